@@ -1,0 +1,58 @@
+"""boostobj: boosting objectives that maximise compounded payoff (log-wealth).
+
+Every row has features ``x`` and a payoff multiplier ``p > 0`` known only afterwards. Taking a
+row multiplies wealth by ``p``; the goal is the largest ``sum(log p)`` over the rows taken.
+Boosters see ``label = log p`` (:func:`log_payoff` checks and converts).
+
+- :mod:`boostobj.losses`: the math core (surrogates, gradient and hessian in margin space).
+- :mod:`boostobj.xgboost`, :mod:`boostobj.lightgbm`: thin adapters (objective, metric).
+- :mod:`boostobj.metrics`: log-wealth and exact threshold search.
+- :class:`XGBWealthClassifier`, :class:`LGBMWealthClassifier`: sklearn-style estimators.
+- :func:`make_betting_market`: synthetic data with a known optimal policy.
+
+Booster, sklearn and Optuna imports are lazy: ``import boostobj`` loads numpy only.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from ._validation import log_payoff, weight_scale
+from .metrics import best_threshold, log_wealth, threshold_curve
+
+if TYPE_CHECKING:
+    from .datasets import make_betting_market
+    from .sklearn import LGBMWealthClassifier, XGBWealthClassifier, load_model
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LGBMWealthClassifier",
+    "XGBWealthClassifier",
+    "__version__",
+    "best_threshold",
+    "load_model",
+    "log_payoff",
+    "log_wealth",
+    "make_betting_market",
+    "threshold_curve",
+    "weight_scale",
+]
+
+_LAZY = {
+    "XGBWealthClassifier": ".sklearn",
+    "LGBMWealthClassifier": ".sklearn",
+    "load_model": ".sklearn",
+    "make_betting_market": ".datasets",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,94 @@
+"""What the XGBoost and LightGBM adapters share: per-data-object caching of the loss's
+coefficients and of the gradient buffers.
+
+Each adapter reads ``label = log p`` and the sample weights from the booster's own data object
+(DMatrix, Dataset), never from arrays captured at creation, so the same objective works on
+any data and on each Dask partition. What it derives from them is cached per data object
+(weakly, so it dies with the data) and per row count.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._validation import check_log_payoff, weight_scale
+from .losses import Coefficients, Loss
+
+
+class _State:
+    __slots__ = ("coef", "grad", "hess", "log_payoff", "n")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.log_payoff: NDArray[Any] | None = None
+        self.coef: Coefficients | None = None
+        self.grad: NDArray[np.float32] | None = None
+        self.hess: NDArray[np.float32] | None = None
+
+
+class DataCache:
+    """Weak per-data-object cache. Pickles (for Dask) and deep-copies (LightGBM params) empty."""
+
+    def __init__(self) -> None:
+        self._store: weakref.WeakKeyDictionary[Any, _State] = weakref.WeakKeyDictionary()
+
+    def __reduce__(self) -> tuple[type[DataCache], tuple[()]]:
+        return (DataCache, ())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> DataCache:
+        return DataCache()
+
+    def state(self, data: Any, n: int) -> _State:
+        st = self._store.get(data)
+        if st is None or st.n != n:
+            st = _State(n)
+            self._store[data] = st
+        return st
+
+
+def gradient_hessian(
+    loss: Loss,
+    scale: float | None,
+    cache: DataCache,
+    data: Any,
+    margin: NDArray[Any],
+    read: Callable[[Any], tuple[NDArray[Any], NDArray[Any] | None]],
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Gradient and hessian of ``loss`` for the rows of ``data`` at ``margin`` (float32).
+
+    ``read(data)`` returns ``(label, weight or None)``. With ``scale=None`` the weight scale is
+    this data object's own mean ``|log p|`` (right on one machine; pass the training set's
+    scale explicitly when the data is split across workers).
+    """
+    if margin.ndim != 1:
+        raise ValueError(
+            f"boostobj objectives are binary: expected 1-D margins, got shape {margin.shape}"
+        )
+    st = cache.state(data, margin.shape[0])
+    if st.coef is None:
+        label, weight = read(data)
+        r = check_log_payoff(label, name="label (log p)")
+        if r.size != margin.shape[0]:
+            raise ValueError(f"label has {r.size} rows but the margin has {margin.shape[0]}")
+        c = weight_scale(r, weight) if scale is None else float(scale)
+        st.coef = loss.coefficients(r, weight, c, np.float32)
+        st.grad = np.empty(r.size, dtype=np.float32)
+        st.hess = np.empty(r.size, dtype=np.float32)
+    assert st.grad is not None and st.hess is not None
+    loss.gradient_hessian_into(margin, st.coef, st.grad, st.hess)
+    return st.grad, st.hess
+
+
+def cached_label(cache: DataCache, data: Any, n: int, read_label: Callable[[Any], Any]) -> Any:
+    """``log p`` of ``data``, read once and checked."""
+    st = cache.state(data, n)
+    if st.log_payoff is None:
+        st.log_payoff = check_log_payoff(read_label(data), name="label (log p)")
+        if st.log_payoff.size != n:
+            raise ValueError(f"label has {st.log_payoff.size} rows but predictions have {n}")
+    return st.log_payoff

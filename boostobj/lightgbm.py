@@ -1,0 +1,105 @@
+"""LightGBM adapter: a custom objective and the log-wealth eval metric.
+
+Data contract: the Dataset label is ``log p`` (use :func:`dataset`, or ``label=log_payoff(p)``);
+Dataset weights, if any, are user sample weights. The minimal correct call::
+
+    import lightgbm as lgb
+    import boostobj.lightgbm as bl
+
+    dtrain = bl.dataset(X_train, p_train)
+    dvalid = bl.dataset(X_valid, p_valid, reference=dtrain)
+    booster = lgb.train(
+        {"objective": bl.objective, "learning_rate": 0.05, "num_leaves": 15, "verbose": -1},
+        dtrain, num_boost_round=1000, valid_sets=[dvalid], feval=bl.metric,
+        callbacks=[lgb.early_stopping(50, verbose=False)],
+    )
+    margin = booster.predict(X_valid, num_iteration=booster.best_iteration)
+    take = margin >= 0.0  # raw scores; probability = sigmoid(margin)
+
+Traps this handles or documents (see FACTS.md):
+
+- With a custom objective the start score is 0 (``boost_from_average`` is ignored), and an
+  ``init_score`` is used in training but not stored in the model.
+- Dataset weights do not reach custom gradients; :data:`objective` multiplies them in.
+- ``lgb.train`` deep-copies params. The objective is a closure, which is not copied; its
+  cache deep-copies empty.
+- ``preds`` is a buffer LightGBM reuses; it is only read, never written.
+- ``predict`` returns raw scores, also after save/load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _adapter
+from ._validation import check_same_length, check_sample_weight, log_payoff
+from .losses import Loss, get_loss
+from .metrics import log_wealth, margin_threshold
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+__all__ = ["dataset", "make_metric", "make_objective", "metric", "objective"]
+
+ObjectiveFn = Callable[[NDArray[np.float64], "lgb.Dataset"], tuple[NDArray[Any], NDArray[Any]]]
+MetricFn = Callable[[NDArray[np.float64], "lgb.Dataset"], tuple[str, float, bool]]
+
+
+def _read(train_set: lgb.Dataset) -> tuple[NDArray[Any], NDArray[Any] | None]:
+    return train_set.get_label(), train_set.get_weight()
+
+
+def make_objective(loss: str | Loss = "logistic", *, scale: float | None = None) -> ObjectiveFn:
+    """A LightGBM ``params["objective"]`` function ``(preds, train_set) -> (grad, hess)``.
+
+    Args:
+        loss: a name in :data:`boostobj.losses.LOSSES` or a :class:`~boostobj.losses.Loss`.
+        scale: weight scale, the divisor of ``|log p|``. ``None`` uses the training Dataset's
+            own ``weight_scale``; pass the whole training set's scale under Dask.
+    """
+    loss_ = get_loss(loss)
+    cache = _adapter.DataCache()
+
+    def objective(preds: NDArray[np.float64], train_set: lgb.Dataset) -> tuple[Any, Any]:
+        return _adapter.gradient_hessian(loss_, scale, cache, train_set, preds, _read)
+
+    objective.__doc__ = f"LightGBM objective: {loss_!r}, scale={scale!r}."
+    return objective
+
+
+def make_metric(threshold: float = 0.5, *, name: str = "log_wealth") -> MetricFn:
+    """A LightGBM ``feval=`` function: ``(name, log-wealth, is_higher_better=True)``.
+
+    Log-wealth is ``sum(log p)`` over rows with ``sigmoid(score) >= threshold``; sample
+    weights do not enter it.
+    """
+    cut = margin_threshold(threshold)
+    cache = _adapter.DataCache()
+
+    def metric(preds: NDArray[np.float64], eval_set: lgb.Dataset) -> tuple[str, float, bool]:
+        r = _adapter.cached_label(cache, eval_set, preds.shape[0], lambda d: d.get_label())
+        return name, log_wealth(r, preds >= cut), True
+
+    return metric
+
+
+#: ``params["objective"]`` for the log(p)-weighted logistic surrogate.
+objective: ObjectiveFn = make_objective()
+#: ``feval=`` for log-wealth at probability threshold 0.5 (score 0).
+metric: MetricFn = make_metric()
+
+
+def dataset(
+    X: Any, p: ArrayLike, sample_weight: ArrayLike | None = None, **kwargs: Any
+) -> lgb.Dataset:
+    """A Dataset with ``label = log p``, after checking ``p`` and the lengths."""
+    import lightgbm as lgb
+
+    r = log_payoff(p)
+    check_same_length(X=X, p=r, sample_weight=sample_weight)
+    sw = check_sample_weight(sample_weight, r.size)
+    return lgb.Dataset(X, label=r, weight=sw, **kwargs)

@@ -1,0 +1,150 @@
+"""The hard metric, log-wealth, and exact threshold search. Numpy only.
+
+Log-wealth of a policy that takes rows ``a_i in {0, 1}`` is ``sum_i a_i * log p_i``, the log
+of the compounded payoff ``prod_i p_i ** a_i``. A score threshold ``t`` takes every row with
+``score >= t``. Every adapter, estimator, tuner and the CLI call these functions.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._validation import check_1d, check_log_payoff, check_same_length
+
+__all__ = [
+    "BestThreshold",
+    "ThresholdCurve",
+    "best_threshold",
+    "decide",
+    "log_wealth",
+    "margin_threshold",
+    "threshold_curve",
+    "trivial_policies",
+]
+
+
+def log_wealth(log_payoff: ArrayLike, take: ArrayLike) -> float:
+    """``sum(log_payoff[take])``: the log of the compounded payoff of the rows taken.
+
+    Args:
+        log_payoff: ``log p`` per row.
+        take: boolean (or 0/1) decisions per row.
+    """
+    r = check_log_payoff(log_payoff)
+    a = np.asarray(take)
+    check_same_length(log_payoff=r, take=a)
+    if a.dtype != np.bool_:
+        if not np.isin(a, (0, 1)).all():
+            raise ValueError("take must hold booleans or 0/1 decisions")
+        a = a.astype(bool)
+    return float(r[a].sum())
+
+
+def trivial_policies(log_payoff: ArrayLike) -> dict[str, float]:
+    """Log-wealth of the policies every model must beat, and of perfect foresight.
+
+    Returns ``{"take_all": sum(r), "take_none": 0.0, "perfect_foresight": sum(r[r > 0])}``.
+    """
+    r = check_log_payoff(log_payoff)
+    return {
+        "take_all": float(r.sum()),
+        "take_none": 0.0,
+        "perfect_foresight": float(r[r > 0].sum()),
+    }
+
+
+def margin_threshold(threshold: float) -> float:
+    """The raw-margin cut that matches probability ``threshold``: ``logit(threshold)``.
+
+    ``threshold <= 0`` gives ``-inf`` (take every row), ``threshold >= 1`` gives ``+inf``
+    (take none).
+    """
+    t = float(threshold)
+    if np.isnan(t):
+        raise ValueError("threshold is NaN")
+    if t <= 0.0:
+        return -np.inf
+    if t >= 1.0:
+        return np.inf
+    return float(np.log(t) - np.log1p(-t))
+
+
+def decide(margin: ArrayLike, threshold: float = 0.5) -> NDArray[np.bool_]:
+    """Take a row iff ``sigmoid(margin) >= threshold``, computed as ``margin >= logit(threshold)``.
+
+    Comparing in margin space avoids the sigmoid saturating to exactly 0 or 1.
+    """
+    return np.asarray(margin) >= margin_threshold(threshold)
+
+
+class ThresholdCurve(NamedTuple):
+    """Log-wealth for every distinct policy ``score >= threshold``.
+
+    Arrays run from taking nothing (``threshold=+inf``, ``n_taken=0``, ``log_wealth=0``) to
+    taking everything (``threshold=-inf``). Between, each threshold is the midpoint of two
+    neighbouring distinct scores, so it never coincides with a seen score.
+    """
+
+    thresholds: NDArray[np.float64]
+    log_wealth: NDArray[np.float64]
+    n_taken: NDArray[np.int64]
+
+
+class BestThreshold(NamedTuple):
+    """The log-wealth maximiser: take rows with ``score >= threshold``."""
+
+    threshold: float
+    log_wealth: float
+    n_taken: int
+
+
+def _sorted_inputs(
+    scores: ArrayLike, log_payoff: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    s = check_1d(scores, "scores")
+    r = check_log_payoff(log_payoff)
+    check_same_length(scores=s, log_payoff=r)
+    if np.isnan(s).any():
+        raise ValueError(f"scores has NaN at index {int(np.flatnonzero(np.isnan(s))[0])}")
+    order = np.argsort(-s, kind="stable")
+    return s[order], r[order]
+
+
+def threshold_curve(scores: ArrayLike, log_payoff: ArrayLike) -> ThresholdCurve:
+    """Exact log-wealth of every threshold policy, in ``O(n log n)`` (one sort, one cumsum).
+
+    Rows with tied scores are always taken or left together, so each point of the curve is a
+    policy a threshold can express. Scores may be margins or probabilities; thresholds come
+    back on the same scale.
+    """
+    s, r = _sorted_inputs(scores, log_payoff)
+    n = s.size
+    # Last index of each group of equal scores (s is sorted descending).
+    ends = np.flatnonzero(np.append(s[1:] != s[:-1], True))
+    wealth = np.concatenate(([0.0], np.cumsum(r)[ends]))
+    n_taken = np.concatenate(([0], ends + 1)).astype(np.int64)
+    hi, lo = s[ends[:-1]], s[ends[:-1] + 1]
+    mid = 0.5 * hi + 0.5 * lo
+    # Adjacent floats: the midpoint may round onto the lower score; cut at the higher one.
+    mid = np.where(mid > lo, mid, hi)
+    thresholds = np.concatenate(([np.inf], mid, [-np.inf]))
+    assert n_taken[-1] == n
+    return ThresholdCurve(thresholds, wealth, n_taken)
+
+
+def best_threshold(scores: ArrayLike, log_payoff: ArrayLike) -> BestThreshold:
+    """The threshold that maximises ``log_wealth(log_payoff, scores >= threshold)`` exactly.
+
+    Among thresholds with equal log-wealth it returns the one that takes the fewest rows
+    (least exposure). Taking nothing is a candidate, so the result is never below 0: when no
+    threshold earns anything it returns ``threshold=inf``, ``n_taken=0``. When taking every
+    row is best it returns ``-inf``. Given probabilities, the threshold is a probability.
+    """
+    curve = threshold_curve(scores, log_payoff)
+    k = int(np.argmax(curve.log_wealth))
+    return BestThreshold(
+        float(curve.thresholds[k]), float(curve.log_wealth[k]), int(curve.n_taken[k])
+    )

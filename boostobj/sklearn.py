@@ -1,0 +1,422 @@
+"""sklearn-style estimators whose ``y`` is the payoff multiplier ``p``.
+
+``fit(X, p)`` trains on ``label = log p`` with a boostobj loss, weight scale fixed on the
+training set; ``decision_function`` gives raw margins, ``predict_proba`` two columns
+``[1 - s, s]``, ``predict`` the 0/1 decision ``s >= threshold`` and ``score(X, p)`` the
+log-wealth of those decisions. They work with ``clone``, ``Pipeline`` and
+``cross_val_score(est, X, p)``. ``save``/``load`` write the booster's own model file plus a
+JSON sidecar, no pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABCMeta, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from ._validation import check_same_length, check_sample_weight, log_payoff, weight_scale
+from .losses import Loss, get_loss
+from .metrics import decide, log_wealth, margin_threshold
+
+__all__ = ["LGBMWealthClassifier", "XGBWealthClassifier", "load_model"]
+
+SIDECAR = "boostobj.json"
+_FORMAT = "boostobj-model"
+
+
+def check_features(X: Any, name: str = "X") -> NDArray[np.float64]:
+    """``X`` as a 2-D float array with at least one row; NaN (missing) is allowed, inf is not."""
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric: {exc}") from None
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (rows x features); got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: need at least one row")
+    if np.isinf(arr).any():
+        row, col = np.argwhere(np.isinf(arr))[0]
+        raise ValueError(f"{name} has an infinite value at row {row}, column {col}")
+    return arr
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("boostobj", "numpy", "xgboost", "lightgbm"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def prepare_output_dir(path: str | Path, overwrite: bool) -> Path:
+    """Create ``path``; refuse a non-empty existing folder unless ``overwrite``."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} is not empty; choose a new folder or pass overwrite=True")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
+    """Shared fit/predict/save logic; subclasses supply the booster calls."""
+
+    booster_name: ClassVar[str]
+    model_file: ClassVar[str]
+
+    # -- booster hooks -------------------------------------------------------------------
+    @abstractmethod
+    def _train(
+        self,
+        X: NDArray[np.float64],
+        r: NDArray[np.float64],
+        sw: NDArray[np.float64] | None,
+        evals: list[tuple[NDArray[np.float64], NDArray[np.float64]]],
+        loss: Loss,
+        verbose: bool,
+    ) -> None:
+        """Fit ``self.booster_`` and set ``self.n_rounds_``, the boosting rounds it keeps."""
+
+    @abstractmethod
+    def _margin(self, X: NDArray[np.float64]) -> NDArray[np.float64]: ...
+
+    @abstractmethod
+    def _load_booster(self, path: Path) -> Any: ...
+
+    @abstractmethod
+    def _save_booster(self, path: Path) -> None: ...
+
+    # -- public API ----------------------------------------------------------------------
+    def fit(
+        self,
+        X: Any,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        eval_set: list[tuple[Any, ArrayLike]] | None = None,
+        verbose: bool = False,
+    ) -> _WealthClassifier:
+        """Fit on payoff multipliers ``y = p > 0`` (not labels, not log p).
+
+        Args:
+            X: features, 2-D. NaN means missing.
+            y: payoff multiplier per row, finite and > 0.
+            sample_weight: optional weights, multiplied into ``|log p|``.
+            eval_set: ``[(X_valid, p_valid), ...]``; early stopping (if
+                ``early_stopping_rounds``) maximises log-wealth on the last one.
+            verbose: print the booster's evaluation log.
+        """
+        loss = get_loss(self.loss)
+        margin_threshold(self.threshold)  # validates
+        self.feature_names_in_ = (
+            np.asarray(X.columns, dtype=object) if hasattr(X, "columns") else None
+        )
+        Xa = check_features(X)
+        r = log_payoff(y)
+        check_same_length(X=Xa, p=r, sample_weight=sample_weight)
+        sw = check_sample_weight(sample_weight, r.size)
+        evals = []
+        for i, (Xv, pv) in enumerate(eval_set or []):
+            Xv_a = check_features(Xv, f"eval_set[{i}] X")
+            rv = log_payoff(pv, name=f"eval_set[{i}] p")
+            check_same_length(**{f"eval_set[{i}] X": Xv_a, f"eval_set[{i}] p": rv})
+            if Xv_a.shape[1] != Xa.shape[1]:
+                raise ValueError(
+                    f"eval_set[{i}] X has {Xv_a.shape[1]} features; X has {Xa.shape[1]}"
+                )
+            evals.append((Xv_a, rv))
+        self.n_features_in_ = Xa.shape[1]
+        self.scale_ = weight_scale(r, sw)
+        self.classes_ = np.array([0, 1])
+        self._train(Xa, r, sw, evals, loss, verbose)
+        return self
+
+    def _check_fitted_X(self, X: Any) -> NDArray[np.float64]:
+        if not hasattr(self, "booster_"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        Xa = check_features(X)
+        if Xa.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {Xa.shape[1]} features; the model has {self.n_features_in_}")
+        return Xa
+
+    def decision_function(self, X: Any) -> NDArray[np.float64]:
+        """Raw margins ``f(x)``; ``sigmoid(f)`` is the surrogate's probability."""
+        return self._margin(self._check_fitted_X(X)).astype(np.float64)
+
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+        """``[[1 - s, s]]`` with ``s = sigmoid(margin)``."""
+        s = 0.5 + 0.5 * np.tanh(0.5 * self.decision_function(X))
+        return np.column_stack([1.0 - s, s])
+
+    def predict(self, X: Any) -> NDArray[np.int64]:
+        """1 = take the row, iff ``sigmoid(margin) >= threshold``."""
+        return decide(self.decision_function(X), self.threshold).astype(np.int64)
+
+    def score(self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Log-wealth ``sum(log p)`` over the rows :meth:`predict` takes (higher is better)."""
+        if sample_weight is not None:
+            raise ValueError("score is log-wealth, which sample weights do not enter")
+        r = log_payoff(y)
+        take = self.predict(X)
+        check_same_length(X=take, p=r)
+        return log_wealth(r, take)
+
+    # -- persistence ---------------------------------------------------------------------
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the model into folder ``path``: the booster's own file plus ``boostobj.json``.
+
+        Refuses a non-empty folder unless ``overwrite=True``. Loading needs no pickle.
+        """
+        if not hasattr(self, "booster_"):
+            raise ValueError("fit the model before saving it")
+        params = self.get_params()
+        if isinstance(params["loss"], Loss):
+            params["loss"] = params["loss"].name
+        try:
+            json.dumps(params)
+        except TypeError as exc:
+            raise ValueError(f"estimator parameters must be JSON-serialisable: {exc}") from None
+        out = prepare_output_dir(path, overwrite)
+        self._save_booster(out / self.model_file)
+        names = None if self.feature_names_in_ is None else [str(c) for c in self.feature_names_in_]
+        sidecar = {
+            "format": _FORMAT,
+            "estimator": type(self).__name__,
+            "booster": self.booster_name,
+            "model_file": self.model_file,
+            "params": params,
+            "threshold": float(self.threshold),
+            "scale": self.scale_,
+            "n_rounds": self.n_rounds_,
+            "n_features_in": int(self.n_features_in_),
+            "feature_names": names,
+            "versions": _versions(),
+        }
+        (out / SIDECAR).write_text(json.dumps(sidecar, indent=2) + "\n")
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path) -> _WealthClassifier:
+        """Load a folder written by :meth:`save`."""
+        est = load_model(path)
+        if not isinstance(est, cls):
+            raise ValueError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
+        return est
+
+
+def load_model(path: str | Path) -> _WealthClassifier:
+    """Load a model folder written by ``save`` (either booster)."""
+    folder = Path(path)
+    sidecar_path = folder / SIDECAR
+    if not sidecar_path.is_file():
+        raise FileNotFoundError(f"{folder} is not a boostobj model folder: no {SIDECAR}")
+    meta = json.loads(sidecar_path.read_text())
+    if meta.get("format") != _FORMAT:
+        raise ValueError(f"{sidecar_path} is not a boostobj model sidecar")
+    classes = {c.__name__: c for c in (XGBWealthClassifier, LGBMWealthClassifier)}
+    if meta["estimator"] not in classes:
+        raise ValueError(f"{sidecar_path}: unknown estimator {meta['estimator']!r}")
+    est = classes[meta["estimator"]](**meta["params"])
+    est.booster_ = est._load_booster(folder / meta["model_file"])
+    est.scale_ = float(meta["scale"])
+    est.n_rounds_ = int(meta["n_rounds"])
+    est.n_features_in_ = int(meta["n_features_in"])
+    names = meta["feature_names"]
+    est.feature_names_in_ = None if names is None else np.asarray(names, dtype=object)
+    est.classes_ = np.array([0, 1])
+    return est
+
+
+class XGBWealthClassifier(_WealthClassifier):
+    """XGBoost with a boostobj loss; ``y`` is the payoff multiplier ``p``.
+
+    Args:
+        loss: surrogate name (see :data:`boostobj.losses.LOSSES`) or a Loss.
+        threshold: probability cut for :meth:`predict`; 0.5 is the Bayes decision.
+        n_estimators: boosting rounds (upper bound under early stopping).
+        learning_rate, max_depth: the usual XGBoost ``eta`` and ``max_depth``.
+        early_stopping_rounds: patience on the last eval set's log-wealth (needs ``eval_set``).
+        random_state: XGBoost ``seed``.
+        n_jobs: XGBoost ``nthread`` (``None``: all cores).
+        params: more XGBoost parameters, passed through; they win over the above.
+    """
+
+    booster_name = "xgboost"
+    model_file = "model.json"
+
+    def __init__(
+        self,
+        loss: str | Loss = "logistic",
+        threshold: float = 0.5,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        max_depth: int = 4,
+        early_stopping_rounds: int | None = 50,
+        random_state: int = 0,
+        n_jobs: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        self.loss = loss
+        self.threshold = threshold
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.early_stopping_rounds = early_stopping_rounds
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.params = params
+
+    def booster_params(self) -> dict[str, Any]:
+        """The full XGBoost parameter dict ``fit`` uses."""
+        from .xgboost import PARAMS
+
+        params: dict[str, Any] = {
+            **PARAMS,
+            "eta": self.learning_rate,
+            "max_depth": self.max_depth,
+            "seed": self.random_state,
+            "tree_method": "hist",
+        }
+        if self.n_jobs is not None:
+            params["nthread"] = self.n_jobs
+        return {**params, **(self.params or {})}
+
+    def _train(self, X, r, sw, evals, loss, verbose):  # type: ignore[no-untyped-def]
+        import xgboost as xgb
+
+        from .xgboost import make_metric, make_objective
+
+        dtrain = xgb.DMatrix(X, label=r, weight=sw)
+        dvals = [(xgb.DMatrix(Xv, label=rv), f"valid_{i}") for i, (Xv, rv) in enumerate(evals)]
+        self.evals_result_: dict[str, Any] = {}
+        booster = xgb.train(
+            self.booster_params(),
+            dtrain,
+            num_boost_round=self.n_estimators,
+            obj=make_objective(loss, scale=self.scale_),
+            custom_metric=make_metric(self.threshold),
+            evals=dvals,
+            early_stopping_rounds=self.early_stopping_rounds if dvals else None,
+            maximize=True,
+            evals_result=self.evals_result_,
+            verbose_eval=verbose,
+        )
+        if dvals and self.early_stopping_rounds:  # keep the trees up to the best round
+            booster = booster[: booster.best_iteration + 1]
+        self.n_rounds_ = booster.num_boosted_rounds()
+        self.booster_ = booster
+
+    def _margin(self, X):  # type: ignore[no-untyped-def]
+        import xgboost as xgb
+
+        return self.booster_.predict(xgb.DMatrix(X), output_margin=True)
+
+    def _save_booster(self, path: Path) -> None:
+        self.booster_.save_model(str(path))
+
+    def _load_booster(self, path: Path) -> Any:
+        import xgboost as xgb
+
+        return xgb.Booster(model_file=str(path))
+
+
+class LGBMWealthClassifier(_WealthClassifier):
+    """LightGBM with a boostobj loss; ``y`` is the payoff multiplier ``p``.
+
+    Args:
+        loss: surrogate name (see :data:`boostobj.losses.LOSSES`) or a Loss.
+        threshold: probability cut for :meth:`predict`; 0.5 is the Bayes decision.
+        n_estimators: boosting rounds (upper bound under early stopping).
+        learning_rate, num_leaves: the usual LightGBM parameters.
+        early_stopping_rounds: patience on the last eval set's log-wealth (needs ``eval_set``).
+        random_state: LightGBM ``seed``.
+        n_jobs: LightGBM ``num_threads`` (``None``: LightGBM's default).
+        params: more LightGBM parameters, passed through; they win over the above.
+    """
+
+    booster_name = "lightgbm"
+    model_file = "model.txt"
+
+    def __init__(
+        self,
+        loss: str | Loss = "logistic",
+        threshold: float = 0.5,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        early_stopping_rounds: int | None = 50,
+        random_state: int = 0,
+        n_jobs: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        self.loss = loss
+        self.threshold = threshold
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.early_stopping_rounds = early_stopping_rounds
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.params = params
+
+    def booster_params(self) -> dict[str, Any]:
+        """The full LightGBM parameter dict ``fit`` uses (objective added at fit time)."""
+        params: dict[str, Any] = {
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "seed": self.random_state,
+            "verbose": -1,
+        }
+        if self.n_jobs is not None:
+            params["num_threads"] = self.n_jobs
+        return {**params, **(self.params or {})}
+
+    def _train(self, X, r, sw, evals, loss, verbose):  # type: ignore[no-untyped-def]
+        import lightgbm as lgb
+
+        from .lightgbm import make_metric, make_objective
+
+        dtrain = lgb.Dataset(X, label=r, weight=sw)
+        dvals = [lgb.Dataset(Xv, label=rv, reference=dtrain) for Xv, rv in evals]
+        self.evals_result_ = {}
+        callbacks = [lgb.record_evaluation(self.evals_result_)]
+        if verbose:
+            callbacks.append(lgb.log_evaluation(1))
+        use_es = bool(dvals and self.early_stopping_rounds)
+        if use_es:
+            callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=verbose))
+        params = {**self.booster_params(), "objective": make_objective(loss, scale=self.scale_)}
+        booster = lgb.train(
+            params,
+            dtrain,
+            num_boost_round=self.n_estimators,
+            valid_sets=dvals,
+            valid_names=[f"valid_{i}" for i in range(len(dvals))],
+            feval=make_metric(self.threshold),
+            callbacks=callbacks,
+        )
+        if use_es:  # keep the trees up to the best round (best_iteration counts from 1)
+            model = booster.model_to_string(num_iteration=booster.best_iteration)
+            booster = lgb.Booster(model_str=model)
+        self.n_rounds_ = booster.current_iteration()
+        self.booster_ = booster
+
+    def _margin(self, X):  # type: ignore[no-untyped-def]
+        return self.booster_.predict(X, raw_score=True)
+
+    def _save_booster(self, path: Path) -> None:
+        self.booster_.save_model(str(path))
+
+    def _load_booster(self, path: Path) -> Any:
+        import lightgbm as lgb
+
+        return lgb.Booster(model_file=str(path))
