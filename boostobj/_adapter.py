@@ -27,8 +27,8 @@ class _State:
         self.n = n
         self.log_payoff: NDArray[Any] | None = None
         self.coef: Coefficients | None = None
-        self.grad: NDArray[np.float32] | None = None
-        self.hess: NDArray[np.float32] | None = None
+        self.grad: NDArray[Any] | None = None
+        self.hess: NDArray[Any] | None = None
 
 
 class DataCache:
@@ -58,8 +58,11 @@ def gradient_hessian(
     data: Any,
     margin: NDArray[Any],
     read: Callable[[Any], tuple[NDArray[Any], NDArray[Any] | None]],
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Gradient and hessian of ``loss`` for the rows of ``data`` at ``margin`` (float32).
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Gradient and hessian of ``loss`` for the rows of ``data`` at ``margin``.
+
+    Arithmetic follows the booster's margin dtype: float32 for XGBoost, float64 for LightGBM
+    (whose built-in objectives compute in double, so a float64 kernel reproduces them).
 
     ``read(data)`` returns ``(label, weight or None)``. With ``scale=None`` the weight scale is
     this data object's own mean ``|log p|`` (right on one machine; pass the training set's
@@ -69,16 +72,17 @@ def gradient_hessian(
         raise ValueError(
             f"boostobj objectives are binary: expected 1-D margins, got shape {margin.shape}"
         )
+    dtype = np.float64 if margin.dtype == np.float64 else np.float32
     st = cache.state(data, margin.shape[0])
-    if st.coef is None:
+    if st.coef is None or st.grad is None or st.grad.dtype != dtype:
         label, weight = read(data)
         r = check_log_payoff(label, name="label (log p)")
         if r.size != margin.shape[0]:
             raise ValueError(f"label has {r.size} rows but the margin has {margin.shape[0]}")
         c = weight_scale(r, weight) if scale is None else float(scale)
-        st.coef = loss.coefficients(r, weight, c, np.float32)
-        st.grad = np.empty(r.size, dtype=np.float32)
-        st.hess = np.empty(r.size, dtype=np.float32)
+        st.coef = loss.coefficients(r, weight, c, dtype)
+        st.grad = np.empty(r.size, dtype=dtype)
+        st.hess = np.empty(r.size, dtype=dtype)
     assert st.grad is not None and st.hess is not None
     loss.gradient_hessian_into(margin, st.coef, st.grad, st.hess)
     return st.grad, st.hess

@@ -1,0 +1,185 @@
+"""The XGBoost and LightGBM adapters: built-in twins, scale, metric direction, traps."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+import xgboost as xgb
+
+import boostobj.lightgbm as bl
+import boostobj.xgboost as bx
+from boostobj import log_wealth, weight_scale
+
+
+@pytest.fixture(scope="module")
+def discrete():
+    """Discretised features: both boosters see the same cuts in every variant."""
+    rng = np.random.default_rng(0)
+    n = 4000
+    X = rng.integers(0, 8, size=(n, 4)).astype(np.float32)
+    r = 0.1 * (X[:, 0] - 3.5) / 3 + 0.05 * np.sin(X[:, 1]) + rng.normal(0, 0.05, n)
+    sw = rng.uniform(0.5, 2.0, n)
+    return X, np.exp(r), r, sw
+
+
+# Same (normalised) weights on both sides, so the boosters' defaults need no scale invariance.
+XGB_TWIN = {"max_depth": 3, "eta": 0.3, "tree_method": "hist", "max_bin": 16, "nthread": 2}
+LGB_TWIN = {"num_leaves": 7, "learning_rate": 0.3, "max_bin": 15, "verbose": -1, "num_threads": 2}
+
+
+@pytest.mark.parametrize("with_weights", [False, True])
+def test_xgboost_matches_builtin_weighted_logistic(discrete, with_weights):
+    X, p, r, sw = discrete
+    sw = sw if with_weights else None
+    ours = xgb.train({**XGB_TWIN, **bx.PARAMS}, bx.dmatrix(X, p, sw), 30, obj=bx.objective)
+    # the twin: built-in logistic with the same normalised weights |log p| * sw / scale
+    w = np.abs(r) * (1.0 if sw is None else sw) / weight_scale(r, sw)
+    twin_data = xgb.DMatrix(X, label=(r > 0).astype(float), weight=w)
+    # base_score=0.5 is margin 0: XGBoost would otherwise fit the intercept for the twin
+    twin = xgb.train({**XGB_TWIN, "objective": "binary:logistic", "base_score": 0.5},
+                     twin_data, 30)  # fmt: skip
+    m_ours = ours.predict(xgb.DMatrix(X))
+    m_twin = twin.predict(xgb.DMatrix(X), output_margin=True)
+    assert np.abs(m_ours - m_twin).max() < 1e-5
+    assert np.abs(m_ours).max() > 0.5  # the models learned something
+
+
+@pytest.mark.parametrize("with_weights", [False, True])
+def test_lightgbm_matches_builtin_weighted_binary(discrete, with_weights):
+    X, p, r, sw = discrete
+    sw = sw if with_weights else None
+    ours = lgb.train({**LGB_TWIN, "objective": bl.objective}, bl.dataset(X, p, sw), 30)
+    w = np.abs(r) * (1.0 if sw is None else sw) / weight_scale(r, sw)
+    twin_data = lgb.Dataset(X, label=(r > 0).astype(float), weight=w)
+    params = {**LGB_TWIN, "objective": "binary", "boost_from_average": False}
+    twin = lgb.train(params, twin_data, 30)
+    # Both compute in float64. Not bit-equal only because LightGBM keeps weights and labels
+    # in float32 and our kernel uses the float64 weights (last-bit differences).
+    assert np.abs(ours.predict(X) - twin.predict(X, raw_score=True)).max() < 1e-6
+    assert np.abs(ours.predict(X)).max() > 0.5
+
+
+def _daily_returns(n=400, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    r = 0.002 * X[:, 0] + rng.normal(0, 0.01, n)  # |log p| ~ 0.01, like daily stock returns
+    return X, np.exp(r), r
+
+
+def test_daily_return_scale_splits_with_default_params():
+    X, p, _ = _daily_returns()
+    ours = xgb.train({**bx.PARAMS, "nthread": 2}, bx.dmatrix(X, p), 5, obj=bx.objective)
+    assert len(ours.get_dump()[0].splitlines()) > 1  # a tree, not a single leaf
+    unscaled = xgb.train(
+        {**bx.PARAMS, "nthread": 2}, bx.dmatrix(X, p), 5, obj=bx.make_objective(scale=1.0)
+    )
+    # the trap the scale avoids: hessian sum 400 * 0.25 * 0.01 < min_child_weight=1, no split
+    assert len(unscaled.get_dump()[0].splitlines()) == 1
+    booster = lgb.train(
+        {"objective": bl.objective, "verbose": -1, "num_threads": 2}, bl.dataset(X, p), 5
+    )
+    assert booster.dump_model()["tree_info"][0]["num_leaves"] > 1
+
+
+def test_metric_is_log_wealth_at_threshold(discrete):
+    X, p, r, _ = discrete
+    margin = np.linspace(-2, 2, r.size).astype(np.float32)
+    d = bx.dmatrix(X, p)
+    name, value = bx.metric(margin, d)
+    assert name == "log_wealth"
+    assert value == pytest.approx(r[margin >= 0].sum(), rel=1e-6)
+    name, value = bx.make_metric(threshold=0.7)(margin, d)
+    assert value == pytest.approx(r[margin >= np.log(0.7 / 0.3)].sum(), rel=1e-6)
+    ds = bl.dataset(X, p).construct()
+    name, value, higher_is_better = bl.metric(margin.astype(float), ds)
+    assert (name, higher_is_better) == ("log_wealth", True)
+    assert value == pytest.approx(r[margin >= 0].sum(), rel=1e-6)
+
+
+def test_xgboost_early_stopping_maximises_log_wealth():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(6000, 3))
+    r = 0.3 * np.tanh(X[:, 0]) + rng.normal(0, 0.5, 6000)
+    dtr, dva = bx.dmatrix(X[:3000], np.exp(r[:3000])), bx.dmatrix(X[3000:], np.exp(r[3000:]))
+    history: dict = {}
+    booster = xgb.train(
+        {**bx.PARAMS, "eta": 0.3, "max_depth": 6, "nthread": 2}, dtr, 200,
+        obj=bx.objective, custom_metric=bx.metric, evals=[(dva, "valid")],
+        early_stopping_rounds=20, maximize=True, evals_result=history,
+    )  # fmt: skip
+    curve = history["valid"]["log_wealth"]
+    assert booster.best_score == pytest.approx(max(curve))
+    assert curve[booster.best_iteration] == pytest.approx(max(curve))
+
+
+def test_lightgbm_early_stopping_maximises_log_wealth():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(6000, 3))
+    r = 0.3 * np.tanh(X[:, 0]) + rng.normal(0, 0.5, 6000)
+    dtr = bl.dataset(X[:3000], np.exp(r[:3000]))
+    dva = bl.dataset(X[3000:], np.exp(r[3000:]), reference=dtr)
+    history: dict = {}
+    booster = lgb.train(
+        {"objective": bl.objective, "learning_rate": 0.3, "verbose": -1, "num_threads": 2},
+        dtr, 200, valid_sets=[dva], feval=bl.metric,
+        callbacks=[lgb.early_stopping(20, verbose=False), lgb.record_evaluation(history)],
+    )  # fmt: skip
+    curve = history["valid_0"]["log_wealth"]
+    assert curve[booster.best_iteration - 1] == pytest.approx(max(curve))
+    margin = booster.predict(X[3000:])
+    assert log_wealth(r[3000:], margin >= 0) == pytest.approx(max(curve), rel=1e-5)
+
+
+def test_lightgbm_preds_buffer_is_not_modified(discrete):
+    X, p, _, _ = discrete
+    ds = bl.dataset(X, p).construct()
+    preds = np.linspace(-3, 3, X.shape[0])
+    before = preds.copy()
+    bl.objective(preds, ds)
+    np.testing.assert_array_equal(preds, before)
+
+
+def test_objectives_survive_deepcopy_and_pickle(discrete):
+    """LightGBM deep-copies params and Dask pickles objectives: caches must not travel."""
+    X, p, _, _ = discrete
+    margin = np.zeros(X.shape[0], dtype=np.float32)
+    d = bx.dmatrix(X, p)
+    expected = [a.copy() for a in bx.objective(margin, d)]
+    for clone in (copy.deepcopy(bx.objective), pickle.loads(pickle.dumps(bx.make_metric))):
+        assert clone is not None
+    obj = bx.make_objective(scale=0.5)
+    copied = copy.deepcopy({"objective": obj})["objective"]
+    assert copied is obj  # a function is not copied, so its cache is kept
+    g, h = copy.deepcopy(bl.objective)(margin.astype(float), bl.dataset(X, p).construct())
+    np.testing.assert_allclose(g, expected[0], rtol=1e-6)
+    np.testing.assert_allclose(h, expected[1], rtol=1e-6)
+
+
+def test_objective_reads_each_data_object(discrete):
+    """No closure over arrays: the same objective serves any DMatrix (e.g. each partition)."""
+    X, p, r, _ = discrete
+    half = X.shape[0] // 2
+    d1, d2 = bx.dmatrix(X[:half], p[:half]), bx.dmatrix(X[half:], p[half:])
+    g1, _ = bx.objective(np.zeros(half, np.float32), d1)
+    g1 = g1.copy()
+    g2, _ = bx.objective(np.zeros(X.shape[0] - half, np.float32), d2)
+    scale2 = np.abs(r[half:]).mean()
+    np.testing.assert_allclose(g2, 0.5 * np.abs(r[half:]) / scale2 * np.where(r[half:] > 0, -1, 1),
+                               rtol=1e-5)  # fmt: skip
+    assert not np.allclose(g1[:10], g2[:10])
+
+
+def test_adapters_reject_bad_data():
+    with pytest.raises(ValueError, match="length mismatch"):
+        bx.dmatrix(np.zeros((3, 2)), [1.1, 0.9])
+    with pytest.raises(ValueError, match="non-positive"):
+        bl.dataset(np.zeros((2, 2)), [1.1, 0.0])
+    d = xgb.DMatrix(np.zeros((2, 2)), label=[0.0, 0.0])
+    with pytest.raises(ValueError, match="all payoffs are 1"):
+        bx.objective(np.zeros(2, np.float32), d)
+    with pytest.raises(ValueError, match="binary"):
+        bx.objective(np.zeros((2, 2), np.float32), d)

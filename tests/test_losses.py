@@ -1,0 +1,170 @@
+"""Derivative checks for every registered loss: finite differences, SymPy, numerics."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from boostobj.losses import LOSSES, Loss, WeightedLogistic, get_loss
+
+# Independent formulas of each loss in SymPy: (margin f, log payoff r, weight scale c) -> L.
+f_, r_, c_ = sp.symbols("f r c", real=True)
+SYMPY_LOSS = {
+    # w * logloss(y, sigmoid(f)) with y = 1[r > 0], w = |r| / c
+    "logistic": lambda positive: (
+        (sp.Abs(r_) / c_)
+        * (-sp.log(1 / (1 + sp.exp(-f_))) if positive else -sp.log(1 - 1 / (1 + sp.exp(-f_))))
+    ),
+}
+
+
+def _problem(rng, n=200):
+    margin = rng.normal(0, 2, n)
+    r = rng.normal(0, 0.3, n)
+    sw = rng.uniform(0.2, 3.0, n)
+    return margin, r, sw
+
+
+def test_every_loss_has_a_sympy_formula():
+    assert set(SYMPY_LOSS) == set(LOSSES)
+
+
+def test_gradient_matches_4th_order_finite_difference(loss: Loss, rng):
+    margin, r, sw = _problem(rng)
+    h = 1e-3
+    L = lambda m: loss.loss(m, r, sw, scale=0.7)  # noqa: E731
+    fd = (-L(margin + 2 * h) + 8 * L(margin + h) - 8 * L(margin - h) + L(margin - 2 * h)) / (12 * h)
+    grad, _ = loss.gradient_hessian(margin, r, sw, scale=0.7)
+    np.testing.assert_allclose(grad, fd, rtol=1e-7, atol=1e-9)
+
+
+def test_hessian_matches_finite_difference_of_gradient(loss: Loss, rng):
+    margin, r, sw = _problem(rng)
+    h = 1e-3
+    G = lambda m: loss.gradient_hessian(m, r, sw, scale=0.7)[0]  # noqa: E731
+    fd = (-G(margin + 2 * h) + 8 * G(margin + h) - 8 * G(margin - h) + G(margin - 2 * h)) / (12 * h)
+    _, hess = loss.gradient_hessian(margin, r, sw, scale=0.7)
+    if loss.exact_hessian:
+        np.testing.assert_allclose(hess, fd, rtol=1e-7, atol=1e-9)
+    else:  # a positive curvature stand-in: at least as large as the true one, never negative
+        assert (hess >= -1e-12).all()
+
+
+def test_derivatives_match_sympy(loss: Loss, rng):
+    margin, r, _ = _problem(rng, n=40)
+    scale = 0.7
+    grad, hess = loss.gradient_hessian(margin, r, scale=scale)
+    value = loss.loss(margin, r, scale=scale)
+    for i in range(margin.size):
+        expr = SYMPY_LOSS[loss.name](r[i] > 0)
+        subs = {f_: sp.Float(margin[i], 30), r_: sp.Float(r[i], 30), c_: sp.Float(scale, 30)}
+        assert float(expr.subs(subs).evalf(30)) == pytest.approx(value[i], rel=1e-10, abs=1e-14)
+        assert float(sp.diff(expr, f_).subs(subs).evalf(30)) == pytest.approx(
+            grad[i], rel=1e-10, abs=1e-14
+        )
+        if loss.exact_hessian:
+            assert float(sp.diff(expr, f_, 2).subs(subs).evalf(30)) == pytest.approx(
+                hess[i], rel=1e-9, abs=1e-14
+            )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_margins_are_finite_and_warning_free(loss: Loss, dtype):
+    margin = np.array([-1e4, -1e3, -50.0, -1e-8, 0.0, 1e-8, 50.0, 1e3, 1e4], dtype=dtype)
+    for r_value in (-0.5, 0.5, 0.0):
+        r = np.full(margin.size, r_value)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            grad, hess = loss.gradient_hessian(margin, r)
+            value = loss.loss(margin, r)
+        assert grad.dtype == dtype and hess.dtype == dtype
+        assert np.isfinite(grad).all() and np.isfinite(hess).all() and np.isfinite(value).all()
+        assert (hess >= 0).all()
+
+
+def test_logistic_limits_at_extreme_margins():
+    grad, hess = WeightedLogistic().gradient_hessian(
+        np.array([-1e4, 1e4, -1e4, 1e4]), np.array([0.2, 0.2, -0.2, -0.2])
+    )
+    # confident and right: nothing to learn; confident and wrong: gradient -+ w, no curvature
+    np.testing.assert_allclose(grad, [-0.2, 0.0, 0.0, 0.2], atol=1e-12)
+    np.testing.assert_allclose(hess, 0.0, atol=1e-12)
+
+
+def test_logistic_is_weighted_binary_logloss(rng):
+    margin, r, sw = _problem(rng)
+    s = 1 / (1 + np.exp(-margin))
+    y = (r > 0).astype(float)
+    w = np.abs(r) * sw / 2.0
+    grad, hess = WeightedLogistic().gradient_hessian(margin, r, sw, scale=2.0)
+    np.testing.assert_allclose(grad, w * (s - y), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(hess, w * s * (1 - s), rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(
+        WeightedLogistic().loss(margin, r, sw, scale=2.0),
+        -w * (y * np.log(s) + (1 - y) * np.log(1 - s)),
+        rtol=1e-10,
+    )
+
+
+def test_float32_kernel_matches_float64(loss: Loss, rng):
+    margin, r, sw = _problem(rng)
+    g64, h64 = loss.gradient_hessian(margin, r, sw)
+    g32, h32 = loss.gradient_hessian(margin.astype(np.float32), r, sw)
+    np.testing.assert_allclose(g32, g64, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h32, h64, rtol=1e-4, atol=1e-6)
+
+
+def test_gradient_vanishes_at_the_optimal_constant_margin(rng):
+    """The minimiser of sum w*logloss is logit(sum w y / sum w): the gradient sums to 0 there."""
+    r = rng.normal(0.01, 0.1, 1000)
+    w = np.abs(r)
+    f0 = np.log(w[r > 0].sum() / w[r <= 0].sum())
+    grad, _ = WeightedLogistic().gradient_hessian(np.full(r.size, f0), r)
+    assert abs(grad.sum()) < 1e-10 * w.sum()
+
+
+margins = st.floats(-1e4, 1e4, allow_nan=False)
+log_payoffs = st.floats(-5, 5, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(margins, log_payoffs, st.floats(0, 100)), min_size=1, max_size=30),
+    st.floats(0.01, 100),
+    st.sampled_from(sorted(LOSSES)),
+)
+def test_property_finite_nonnegative_hessian_weights_multiply(rows, k, name):
+    loss = LOSSES[name]
+    margin, r, sw = (np.array(col, dtype=float) for col in zip(*rows, strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grad, hess = loss.gradient_hessian(margin, r, sw)
+        grad_k, hess_k = loss.gradient_hessian(margin, r, k * sw)
+    assert np.isfinite(grad).all() and np.isfinite(hess).all()
+    assert (hess >= 0).all()
+    np.testing.assert_allclose(grad_k, k * grad, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(hess_k, k * hess, rtol=1e-9, atol=1e-300)
+
+
+def test_get_loss_by_name_and_unknown_name():
+    assert get_loss("logistic") is LOSSES["logistic"]
+    assert get_loss(LOSSES["logistic"]) is LOSSES["logistic"]
+    with pytest.raises(ValueError, match="unknown loss 'nope'"):
+        get_loss("nope")
+
+
+def test_bad_inputs_raise_clear_errors():
+    lossf = WeightedLogistic()
+    with pytest.raises(ValueError, match="shape"):
+        lossf.gradient_hessian(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        lossf.gradient_hessian(np.zeros(2), np.array([0.1, np.nan]))
+    with pytest.raises(ValueError, match="scale"):
+        lossf.gradient_hessian(np.zeros(2), np.zeros(2), scale=0.0)
+    with pytest.raises(ValueError, match="sample_weight"):
+        lossf.gradient_hessian(np.zeros(2), np.zeros(2), sample_weight=[1.0, -1.0])

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from boostobj import log_payoff, weight_scale
+
+
+def test_log_payoff_converts():
+    np.testing.assert_allclose(log_payoff([1.0, np.e, 0.5]), [0.0, 1.0, np.log(0.5)])
+
+
+@pytest.mark.parametrize(
+    ("p", "match"),
+    [
+        ([1.1, 0.0, -2.0], r"p has 2 non-positive values \(of 3\); the first is at index 1"),
+        ([1.1, np.nan], r"p has 1 NaN or infinite value \(of 2\); the first is at index 1"),
+        ([np.inf, 1.0], r"NaN or infinite value .*index 0"),
+        ([], "p is empty"),
+        ([[1.1, 1.2]], r"p must be 1-D.*shape \(1, 2\)"),
+        (["a", "b"], "p must be numeric"),
+    ],
+)
+def test_log_payoff_rejects_bad_payoffs(p, match):
+    with pytest.raises(ValueError, match=match):
+        log_payoff(p)
+
+
+def test_weight_scale_is_mean_abs_log_payoff():
+    r = np.log([1.01, 0.98, 1.03])
+    assert weight_scale(r) == pytest.approx(np.abs(r).mean())
+    sw = np.array([1.0, 0.0, 3.0])
+    assert weight_scale(r, sw) == pytest.approx((np.abs(r) * sw).sum() / 4.0)
+
+
+def test_weight_scale_rejects_all_zero_weights():
+    with pytest.raises(ValueError, match="all payoffs are 1"):
+        weight_scale(np.zeros(5))
+    with pytest.raises(ValueError, match="sample_weight has 1 negative"):
+        weight_scale([0.1, 0.2], [1.0, -1.0])
+    with pytest.raises(ValueError, match="length mismatch"):
+        weight_scale([0.1, 0.2], [1.0])
