@@ -18,7 +18,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ._validation import log_payoff, weight_scale
+from ._validation import log_payoff
+from .losses import weight_scale
 from .metrics import best_threshold, log_wealth, threshold_curve
 
 if TYPE_CHECKING:

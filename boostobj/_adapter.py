@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import check_log_payoff, weight_scale
+from ._validation import check_log_payoff
 from .losses import Coefficients, Loss
+from .metrics import log_wealth, margin_threshold, sigmoid, stake_log_wealth
 
 
 class _State:
@@ -65,8 +66,9 @@ def gradient_hessian(
     (whose built-in objectives compute in double, so a float64 kernel reproduces them).
 
     ``read(data)`` returns ``(label, weight or None)``. With ``scale=None`` the weight scale is
-    this data object's own mean ``|log p|`` (right on one machine; pass the training set's
-    scale explicitly when the data is split across workers).
+    this data object's own ``loss.weight_scale`` (mean ``|log p|`` for the default loss):
+    right on one machine; pass the training set's scale explicitly when the data is split
+    across workers.
     """
     if margin.ndim != 1:
         raise ValueError(
@@ -79,7 +81,7 @@ def gradient_hessian(
         r = check_log_payoff(label, name="label (log p)")
         if r.size != margin.shape[0]:
             raise ValueError(f"label has {r.size} rows but the margin has {margin.shape[0]}")
-        c = weight_scale(r, weight) if scale is None else float(scale)
+        c = loss.weight_scale(r, weight) if scale is None else float(scale)
         st.coef = loss.coefficients(r, weight, c, dtype)
         st.grad = np.empty(r.size, dtype=dtype)
         st.hess = np.empty(r.size, dtype=dtype)
@@ -88,11 +90,28 @@ def gradient_hessian(
     return st.grad, st.hess
 
 
-def cached_label(cache: DataCache, data: Any, n: int, read_label: Callable[[Any], Any]) -> Any:
-    """``log p`` of ``data``, read once and checked."""
-    st = cache.state(data, n)
-    if st.log_payoff is None:
-        st.log_payoff = check_log_payoff(read_label(data), name="label (log p)")
-        if st.log_payoff.size != n:
-            raise ValueError(f"label has {st.log_payoff.size} rows but predictions have {n}")
-    return st.log_payoff
+def policy_metric(
+    threshold: float, stake: bool, name: str | None
+) -> tuple[str, Callable[[NDArray[Any], Any], float]]:
+    """The metric both adapters report: ``(name, value(margin, data))``, higher is better.
+
+    ``stake=False``: log-wealth of taking rows with ``sigmoid(margin) >= threshold``.
+    ``stake=True``: log-wealth of staking ``sigmoid(margin)`` on every row (Kelly models).
+    ``log p`` is read from the data object's label once and cached with it.
+    """
+    cut = margin_threshold(threshold)
+    cache = DataCache()
+
+    def value(margin: NDArray[Any], data: Any) -> float:
+        st = cache.state(data, margin.shape[0])
+        if st.log_payoff is None:
+            st.log_payoff = check_log_payoff(data.get_label(), name="label (log p)")
+            if st.log_payoff.size != margin.shape[0]:
+                raise ValueError(
+                    f"label has {st.log_payoff.size} rows but predictions have {margin.shape[0]}"
+                )
+        if stake:
+            return stake_log_wealth(st.log_payoff, sigmoid(margin))
+        return log_wealth(st.log_payoff, margin >= cut)
+
+    return (name or ("stake_log_wealth" if stake else "log_wealth")), value

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["check_1d", "check_same_length", "check_sample_weight", "log_payoff", "weight_scale"]
+__all__ = ["check_1d", "check_same_length", "check_sample_weight", "log_payoff"]
 
 
 def _describe_bad(bad: NDArray[np.bool_], values: NDArray[Any], name: str, what: str) -> str:
@@ -87,26 +87,3 @@ def check_sample_weight(sample_weight: ArrayLike | None, n: int) -> NDArray[np.f
     if bad.any():
         raise ValueError(_describe_bad(bad, arr, "sample_weight", "negative, NaN or infinite"))
     return arr
-
-
-def weight_scale(log_p: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
-    """Mean training weight ``sum(sw * |log p|) / sum(sw)``, the divisor that gives weights mean 1.
-
-    Dividing every weight by one constant does not move the surrogate's minimiser, but it
-    keeps the boosters' hessian thresholds (``min_child_weight``, ``min_sum_hessian_in_leaf``)
-    meaningful when ``|log p|`` is tiny (daily returns: about 0.01). Compute it once on the
-    training set and use the same value for every partition, eval set and refit.
-    """
-    r = check_log_payoff(log_p)
-    sw = check_sample_weight(sample_weight, r.size)
-    abs_r = np.abs(r)
-    if sw is None:
-        total, mass = float(abs_r.sum()), float(r.size)
-    else:
-        total, mass = float(abs_r @ sw), float(sw.sum())
-    if not total > 0:
-        raise ValueError(
-            "every weight |log p| (times sample_weight) is zero: all payoffs are 1 "
-            "(or carry zero sample weight), so there is nothing to learn"
-        )
-    return total / mass

@@ -38,7 +38,6 @@ from numpy.typing import ArrayLike, NDArray
 from . import _adapter
 from ._validation import check_same_length, check_sample_weight, log_payoff
 from .losses import Loss, get_loss
-from .metrics import log_wealth, margin_threshold
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -71,18 +70,19 @@ def make_objective(loss: str | Loss = "logistic", *, scale: float | None = None)
     return objective
 
 
-def make_metric(threshold: float = 0.5, *, name: str = "log_wealth") -> MetricFn:
+def make_metric(
+    threshold: float = 0.5, *, stake: bool = False, name: str | None = None
+) -> MetricFn:
     """A LightGBM ``feval=`` function: ``(name, log-wealth, is_higher_better=True)``.
 
-    Log-wealth is ``sum(log p)`` over rows with ``sigmoid(score) >= threshold``; sample
-    weights do not enter it.
+    Log-wealth is ``sum(log p)`` over rows with ``sigmoid(score) >= threshold``; with
+    ``stake=True`` (for ``"kelly"`` models) ``sum(log(1 + sigmoid(score) (p - 1)))``.
+    Sample weights do not enter it.
     """
-    cut = margin_threshold(threshold)
-    cache = _adapter.DataCache()
+    metric_name, value = _adapter.policy_metric(threshold, stake, name)
 
     def metric(preds: NDArray[np.float64], eval_set: lgb.Dataset) -> tuple[str, float, bool]:
-        r = _adapter.cached_label(cache, eval_set, preds.shape[0], lambda d: d.get_label())
-        return name, log_wealth(r, preds >= cut), True
+        return metric_name, value(preds, eval_set), True
 
     return metric
 

@@ -11,6 +11,16 @@ coefficients and buffers per data object; the public :meth:`Loss.gradient_hessia
 
 Numerics: ``sigmoid`` from ``exp`` of a clipped margin and ``softplus`` via ``np.logaddexp``
 are finite and warning-free for any finite margin (tested to ``|f| = 1e4``).
+
+Non-convex surrogates (:class:`SoftWealth`, :class:`Kelly`) return a positive curvature that
+bounds the exact second derivative from above in absolute value (``exact_hessian = False``):
+writing ``L = phi(s)``, ``L'' = phi''(s) s'^2 + phi'(s) s''`` and ``|s''| <= s(1-s) |s'| / s'``
+is bounded by dropping the factor ``|1 - 2s| <= 1``. The Newton steps the boosters take are
+then never longer than the exact ones would be where those are defined, and every row's step
+is bounded.
+
+Losses are registered in :data:`LOSSES` by name; knobs are constructor arguments, so a loss is
+fully described by ``(name, params)`` and ``get_loss(name, **params)`` rebuilds it.
 """
 
 from __future__ import annotations
@@ -23,7 +33,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._validation import check_log_payoff, check_sample_weight
 
-__all__ = ["LOSSES", "Loss", "WeightedLogistic", "get_loss"]
+__all__ = [
+    "LOSSES",
+    "Kelly",
+    "Loss",
+    "SoftWealth",
+    "WeightedLogistic",
+    "get_loss",
+    "weight_scale",
+]
 
 Coefficients = tuple[NDArray[Any], ...]
 
@@ -31,12 +49,54 @@ Coefficients = tuple[NDArray[Any], ...]
 _CLIP = 40.0
 
 
+def _sigmoid_pair(margin: NDArray[Any], s: NDArray[Any], one_minus_s: NDArray[Any]) -> None:
+    """``s = sigmoid(f)`` and ``1 - s`` into two buffers, each to full relative precision.
+
+    ``u = exp(-clip(f))``, ``s = 1 / (1 + u)``, ``1 - s = u s``: no cancellation on either side.
+    """
+    u = np.clip(margin, -_CLIP, _CLIP, out=one_minus_s, casting="same_kind")
+    np.negative(u, out=u)
+    np.exp(u, out=u)
+    np.add(u, 1.0, out=s)
+    np.reciprocal(s, out=s)
+    np.multiply(u, s, out=one_minus_s)
+
+
 class Loss(ABC):
     """A per-row surrogate ``L(f; r)`` whose sum the booster minimises."""
 
     name: ClassVar[str]
-    #: True where :meth:`gradient_hessian` returns the exact second derivative.
+    #: True where :meth:`gradient_hessian` returns the exact second derivative; otherwise it
+    #: returns a positive curvature ``>= |exact|`` (see the module docstring).
     exact_hessian: ClassVar[bool] = True
+    #: True where the model's output is a stake ``sigmoid(f)`` in ``[0, 1]`` rather than a
+    #: score to threshold; its metric is then :func:`boostobj.metrics.stake_log_wealth`.
+    stake: ClassVar[bool] = False
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The constructor arguments: ``get_loss(self.name, **self.params)`` rebuilds it."""
+        return {}
+
+    def row_weight(self, log_payoff: NDArray[Any]) -> NDArray[Any]:
+        """Per-row magnitude before the scale, ``|r|`` unless a loss says otherwise."""
+        return np.abs(log_payoff)
+
+    def weight_scale(self, log_payoff: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """The scale ``c`` giving weights mean 1 on these rows: ``mean_sw(row_weight(r))``.
+
+        Fix it on the training set and use it everywhere (eval sets, partitions, refits).
+        """
+        r = check_log_payoff(log_payoff)
+        sw = check_sample_weight(sample_weight, r.size)
+        w = self.row_weight(r)
+        total, mass = (float(w.sum()), float(r.size)) if sw is None else (float(w @ sw), sw.sum())
+        if not total > 0:
+            raise ValueError(
+                "every training weight is zero: all payoffs are 1 (or carry zero "
+                "sample_weight), so there is nothing to learn"
+            )
+        return total / float(mass)
 
     @abstractmethod
     def coefficients(
@@ -48,11 +108,17 @@ class Loss(ABC):
     def gradient_hessian_into(
         self, margin: NDArray[Any], coef: Coefficients, grad: NDArray[Any], hess: NDArray[Any]
     ) -> None:
-        """Write ``dL/df`` into ``grad`` and the hessian used into ``hess`` (no allocation)."""
+        """Write ``dL/df`` into ``grad`` and the hessian used into ``hess``."""
 
     @abstractmethod
     def _loss(self, margin: NDArray[np.float64], coef: Coefficients) -> NDArray[np.float64]:
         """Per-row loss in float64."""
+
+    def _weights(
+        self, log_payoff: NDArray[Any], sample_weight: NDArray[Any] | None, scale: float
+    ) -> NDArray[np.float64]:
+        w = self.row_weight(log_payoff).astype(np.float64) / scale
+        return w if sample_weight is None else w * sample_weight
 
     def _prepare(
         self,
@@ -97,11 +163,18 @@ class Loss(ABC):
         return grad, hess
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.params == self.params  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(self.params.items()))))
 
 
 class WeightedLogistic(Loss):
-    r"""Logistic loss with label ``y = 1[r > 0]`` and weight ``w = sw |r| / c``.
+    r"""Logistic loss with label ``y = 1[r > 0]`` and weight ``w = sw |r|^power / c``.
 
     .. math::
 
@@ -109,25 +182,37 @@ class WeightedLogistic(Loss):
         \partial_f L = w (s - y), \qquad \partial_f^2 L = w s (1 - s),
         \qquad s = \mathrm{sigmoid}(f)
 
-    Kernel: ``u = exp(-f)``, ``s = 1 / (1 + u)``, ``1 - s = u s``, so
-    ``grad = s w (1 - y) - (1 - s) w y`` and ``hess = w s (1 - s)``, each side computed
-    without cancellation (relative error ~1e-7 in float32 even where ``s`` saturates; the
-    ``0.5 tanh(f/2)`` form loses ~1% there). Margins are clipped to ``|f| <= 40`` first, so
-    ``exp`` never overflows; that changes only terms below ``exp(-40) w``.
+    ``power=1`` (default) is the log(p)-weighted surrogate: XGBoost's ``binary:logistic`` and
+    LightGBM's ``binary`` with sample weights ``|r|``. Its population minimiser has
+    ``f*(x) > 0`` iff ``E[r | x] > 0``, so threshold 0.5 is the Bayes decision.
+    ``power`` in ``[0, 1)`` tempers heavy-tailed payoffs: less variance, but the minimiser
+    then solves ``E[|r|^power sign(r) | x] > 0``, which is consistent only when gains and
+    losses have one magnitude per row. ``power=0`` is the plain outcome classifier
+    ``P(p > 1 | x)``, the model for payoffs known at decision time.
 
-    This is XGBoost's ``binary:logistic`` and LightGBM's ``binary`` with sample weights
-    ``|r|``. Its population minimiser has ``f*(x) > 0`` iff ``E[r | x] > 0``, so threshold
-    0.5 is the Bayes decision for expected log-wealth.
+    Kernel: ``grad = s w (1 - y) - (1 - s) w y`` and ``hess = w s (1 - s)``, each computed
+    without cancellation (relative error ~1e-7 in float32 where ``s`` saturates).
     """
 
     name = "logistic"
 
+    def __init__(self, power: float = 1.0) -> None:
+        if not 0.0 <= power <= 1.0:
+            raise ValueError(f"power must be in [0, 1], got {power!r}")
+        self.power = float(power)
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"power": self.power}
+
+    def row_weight(self, log_payoff: NDArray[Any]) -> NDArray[Any]:
+        a = np.abs(log_payoff)
+        return a if self.power == 1.0 else a**self.power
+
     def coefficients(
         self, log_payoff: NDArray[Any], sample_weight: NDArray[Any] | None, scale: float, dtype: Any
     ) -> Coefficients:
-        w = np.abs(log_payoff) / scale
-        if sample_weight is not None:
-            w = w * sample_weight
+        w = self._weights(log_payoff, sample_weight, scale)
         positive = log_payoff > 0
         w_neg = np.where(positive, 0.0, w)  # w (1 - y)
         w_pos = np.where(positive, w, 0.0)  # w y
@@ -137,32 +222,156 @@ class WeightedLogistic(Loss):
         self, margin: NDArray[Any], coef: Coefficients, grad: NDArray[Any], hess: NDArray[Any]
     ) -> None:
         w, w_neg, w_pos = coef
-        u = np.clip(margin, -_CLIP, _CLIP, out=hess, casting="same_kind")
-        np.negative(u, out=u)
-        np.exp(u, out=u)  # u = exp(-f)
-        s = np.add(u, 1.0, out=grad)
-        np.reciprocal(s, out=s)  # s = sigmoid(f)
-        np.multiply(u, s, out=u)  # u = 1 - s
-        tmp = np.multiply(u, w_pos)  # (1 - s) w y
-        np.multiply(u, s, out=hess)
+        s, one_minus_s = grad, hess
+        _sigmoid_pair(margin, s, one_minus_s)
+        tmp = np.multiply(one_minus_s, w_pos)  # (1 - s) w y
+        np.multiply(one_minus_s, s, out=hess)
         np.multiply(hess, w, out=hess)  # w s (1 - s)
         np.multiply(s, w_neg, out=grad)
         np.subtract(grad, tmp, out=grad)  # w (s - y)
 
     def _loss(self, margin: NDArray[np.float64], coef: Coefficients) -> NDArray[np.float64]:
-        w, w_neg, _ = coef
-        sign = np.where(w_neg > 0, 1.0, -1.0)
+        w, _, w_pos = coef
+        sign = np.where(w_pos > 0, -1.0, 1.0)
         return w * np.logaddexp(0.0, sign * margin)
 
 
-LOSSES: dict[str, Loss] = {loss.name: loss for loss in (WeightedLogistic(),)}
+class SoftWealth(Loss):
+    r"""Soft expected log-wealth: ``L = -(sw / c) r sigmoid(f / T)``, temperature ``T > 0``.
+
+    The expected log-wealth of taking the row with probability ``s = sigmoid(f / T)``, negated.
+    Its population minimiser is ``f -> +inf`` where ``E[r | x] > 0`` and ``-inf`` elsewhere: it
+    aims at the decision itself, not at a probability. Non-convex in ``f``.
+
+    .. math::
+
+        \partial_f L = -\frac{w r}{T} s (1 - s), \qquad
+        \partial_f^2 L = -\frac{w r}{T^2} s (1 - s)(1 - 2 s)
+
+    Curvature used: ``h = (w |r| / T^2) s (1 - s) >= |exact|``, the weighted-logistic
+    curvature. Each row's Newton step ``-g / h = T sign(r)`` is bounded, so boosting cannot
+    diverge where the exact hessian is zero (``s = 1/2``, the start) or negative. Where
+    ``s`` saturates the gradient vanishes: rows confidently on the wrong side stop
+    contributing, which is why a small learning rate and early stopping matter more here.
+    """
+
+    name = "soft_wealth"
+    exact_hessian = False
+
+    def __init__(self, temperature: float = 1.0) -> None:
+        if not (np.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+        self.temperature = float(temperature)
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {"temperature": self.temperature}
+
+    def coefficients(
+        self, log_payoff: NDArray[Any], sample_weight: NDArray[Any] | None, scale: float, dtype: Any
+    ) -> Coefficients:
+        w = self._weights(log_payoff, sample_weight, scale)  # sw |r| / c
+        t = self.temperature
+        wr = np.sign(log_payoff) * w  # (sw / c) r
+        return (-wr / t).astype(dtype), (w / t**2).astype(dtype), wr
+
+    def gradient_hessian_into(
+        self, margin: NDArray[Any], coef: Coefficients, grad: NDArray[Any], hess: NDArray[Any]
+    ) -> None:
+        g, h, _ = coef  # grad = g s (1 - s), hess = h s (1 - s)
+        s, one_minus_s = grad, hess
+        _sigmoid_pair(margin / self.temperature, s, one_minus_s)
+        np.multiply(s, one_minus_s, out=s)
+        np.multiply(s, h, out=hess)
+        np.multiply(s, g, out=grad)
+
+    def _loss(self, margin: NDArray[np.float64], coef: Coefficients) -> NDArray[np.float64]:
+        wr = coef[2]
+        return -wr * (0.5 + 0.5 * np.tanh(0.5 * margin / self.temperature))
 
 
-def get_loss(loss: str | Loss) -> Loss:
-    """Look a loss up by name in :data:`LOSSES`, or pass a :class:`Loss` through."""
+class Kelly(Loss):
+    r"""Fractional (Kelly) stake: bet ``b = sigmoid(f)`` of wealth, ``L = -(sw/c) log(1 + b m)``.
+
+    ``m = p - 1 = expm1(r)``. Summed, ``-L`` is the log-wealth of staking ``b_i`` on every row,
+    so the model learns a stake, not a yes/no; its metric is
+    :func:`boostobj.metrics.stake_log_wealth`. ``1 + b m >= min(1, p) > 0`` always.
+
+    .. math::
+
+        D = 1 + s m, \qquad \partial_f L = -w \frac{m s (1 - s)}{D}, \qquad
+        \partial_f^2 L = w \frac{m^2 s^2 (1-s)^2}{D^2} - w \frac{m s (1-s)(1-2s)}{D}
+
+    Curvature used: ``h = w [m^2 s^2 (1-s)^2 / D^2 + |m| s (1-s) / D] >= |exact|`` (triangle
+    inequality and ``|1 - 2s| <= 1``); it is the exact Gauss-Newton term plus a bound on the
+    rest, so every row's Newton step is at most 1 in margin.
+    """
+
+    name = "kelly"
+    exact_hessian = False
+    stake = True
+
+    def coefficients(
+        self, log_payoff: NDArray[Any], sample_weight: NDArray[Any] | None, scale: float, dtype: Any
+    ) -> Coefficients:
+        w = np.full(log_payoff.shape, 1.0 / scale)
+        if sample_weight is not None:
+            w = w * sample_weight
+        m = np.expm1(log_payoff.astype(np.float64))
+        return (w * m).astype(dtype), (w * np.abs(m)).astype(dtype), m.astype(dtype), w
+
+    def gradient_hessian_into(
+        self, margin: NDArray[Any], coef: Coefficients, grad: NDArray[Any], hess: NDArray[Any]
+    ) -> None:
+        wm, w_abs_m, m, _ = coef
+        s, one_minus_s = grad, hess
+        _sigmoid_pair(margin, s, one_minus_s)
+        q = np.multiply(s, one_minus_s)  # s (1 - s)
+        d = np.multiply(s, m)
+        np.add(d, 1.0, out=d)
+        np.divide(q, d, out=q)  # a = s (1 - s) / D
+        np.multiply(q, q, out=s)
+        np.multiply(s, m, out=hess)
+        np.multiply(hess, wm, out=hess)  # w m^2 a^2
+        np.multiply(q, w_abs_m, out=s)
+        np.add(hess, s, out=hess)  # + w |m| a
+        np.multiply(q, wm, out=grad)
+        np.negative(grad, out=grad)  # -w m a
+
+    def _loss(self, margin: NDArray[np.float64], coef: Coefficients) -> NDArray[np.float64]:
+        _, _, m, w = coef
+        return -w * np.log1p((0.5 + 0.5 * np.tanh(0.5 * margin)) * m)
+
+
+#: Registered surrogates by name; ``get_loss(name, **params)`` builds one.
+LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (WeightedLogistic, SoftWealth, Kelly)}
+
+
+def get_loss(loss: str | Loss, **params: float) -> Loss:
+    """Build a registered loss by name (``get_loss("logistic", power=0.5)``), or pass a
+    :class:`Loss` through (then ``params`` must be empty)."""
     if isinstance(loss, Loss):
+        if params:
+            raise ValueError("pass loss parameters either to get_loss or to the Loss, not both")
         return loss
     try:
-        return LOSSES[loss]
-    except KeyError:
+        cls = LOSSES[loss]
+    except (KeyError, TypeError):
         raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}") from None
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise ValueError(f"bad parameters for loss {loss!r}: {exc}") from None
+
+
+def weight_scale(
+    log_payoff: ArrayLike, sample_weight: ArrayLike | None = None, loss: str | Loss = "logistic"
+) -> float:
+    """Mean training weight, ``sum(sw * |log p|) / sum(sw)`` for the default loss.
+
+    Dividing every weight by one constant does not move a surrogate's minimiser, but it keeps
+    the boosters' hessian thresholds (``min_child_weight``, ``min_sum_hessian_in_leaf``)
+    meaningful when ``|log p|`` is tiny (daily returns: about 0.01). Compute it once on the
+    training set and use the same value for every partition, eval set and refit.
+    """
+    return get_loss(loss).weight_scale(log_payoff, sample_weight)

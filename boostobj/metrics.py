@@ -21,6 +21,8 @@ __all__ = [
     "decide",
     "log_wealth",
     "margin_threshold",
+    "sigmoid",
+    "stake_log_wealth",
     "threshold_curve",
     "trivial_policies",
 ]
@@ -41,6 +43,22 @@ def log_wealth(log_payoff: ArrayLike, take: ArrayLike) -> float:
             raise ValueError("take must hold booleans or 0/1 decisions")
         a = a.astype(bool)
     return float(r[a].sum())
+
+
+def stake_log_wealth(log_payoff: ArrayLike, stake: ArrayLike) -> float:
+    """``sum(log(1 + b (p - 1)))``: log-wealth when staking the fraction ``b`` of wealth per row.
+
+    ``b = 1`` is taking the row (gains ``log p``), ``b = 0`` skipping it; :class:`~boostobj.
+    losses.Kelly` models learn ``b = sigmoid(margin)``.
+    """
+    r = check_log_payoff(log_payoff)
+    b = check_1d(stake, "stake")
+    check_same_length(log_payoff=r, stake=b)
+    bad = ~((b >= 0) & (b <= 1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"stake must lie in [0, 1]; index {i} holds {b[i]!r}")
+    return float(np.log1p(b * np.expm1(r)).sum())
 
 
 def trivial_policies(log_payoff: ArrayLike) -> dict[str, float]:
@@ -70,6 +88,11 @@ def margin_threshold(threshold: float) -> float:
     if t >= 1.0:
         return np.inf
     return float(np.log(t) - np.log1p(-t))
+
+
+def sigmoid(margin: ArrayLike) -> NDArray[np.float64]:
+    """``1 / (1 + exp(-margin))`` in float64, finite and warning-free for any margin."""
+    return 0.5 + 0.5 * np.tanh(0.5 * np.asarray(margin, dtype=np.float64))
 
 
 def decide(margin: ArrayLike, threshold: float = 0.5) -> NDArray[np.bool_]:

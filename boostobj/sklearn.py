@@ -19,9 +19,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ._validation import check_same_length, check_sample_weight, log_payoff, weight_scale
+from ._validation import check_same_length, check_sample_weight, log_payoff
 from .losses import Loss, get_loss
-from .metrics import decide, log_wealth, margin_threshold
+from .metrics import decide, log_wealth, margin_threshold, sigmoid
 
 __all__ = ["LGBMWealthClassifier", "XGBWealthClassifier", "load_model"]
 
@@ -84,6 +84,7 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         evals: list[tuple[NDArray[np.float64], NDArray[np.float64]]],
         loss: Loss,
         verbose: bool,
+        callbacks: list[Any] | None = None,
     ) -> None:
         """Fit ``self.booster_`` and set ``self.n_rounds_``, the boosting rounds it keeps."""
 
@@ -97,6 +98,10 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _save_booster(self, path: Path) -> None: ...
 
     # -- public API ----------------------------------------------------------------------
+    def get_loss(self) -> Loss:
+        """The surrogate this estimator trains: ``get_loss(loss, **loss_params)``."""
+        return get_loss(self.loss, **(self.loss_params or {}))
+
     def fit(
         self,
         X: Any,
@@ -104,6 +109,7 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         sample_weight: ArrayLike | None = None,
         eval_set: list[tuple[Any, ArrayLike]] | None = None,
         verbose: bool = False,
+        callbacks: list[Any] | None = None,
     ) -> _WealthClassifier:
         """Fit on payoff multipliers ``y = p > 0`` (not labels, not log p).
 
@@ -114,8 +120,10 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             eval_set: ``[(X_valid, p_valid), ...]``; early stopping (if
                 ``early_stopping_rounds``) maximises log-wealth on the last one.
             verbose: print the booster's evaluation log.
+            callbacks: extra booster callbacks, passed through to ``xgb.train`` (each an
+                ``xgboost.callback.TrainingCallback``) or ``lgb.train`` (callables of ``env``).
         """
-        loss = get_loss(self.loss)
+        loss = self.get_loss()
         margin_threshold(self.threshold)  # validates
         self.feature_names_in_ = (
             np.asarray(X.columns, dtype=object) if hasattr(X, "columns") else None
@@ -135,9 +143,9 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 )
             evals.append((Xv_a, rv))
         self.n_features_in_ = Xa.shape[1]
-        self.scale_ = weight_scale(r, sw)
+        self.scale_ = loss.weight_scale(r, sw)
         self.classes_ = np.array([0, 1])
-        self._train(Xa, r, sw, evals, loss, verbose)
+        self._train(Xa, r, sw, evals, loss, verbose, callbacks)
         return self
 
     def _check_fitted_X(self, X: Any) -> NDArray[np.float64]:
@@ -154,7 +162,7 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
     def predict_proba(self, X: Any) -> NDArray[np.float64]:
         """``[[1 - s, s]]`` with ``s = sigmoid(margin)``."""
-        s = 0.5 + 0.5 * np.tanh(0.5 * self.decision_function(X))
+        s = sigmoid(self.decision_function(X))
         return np.column_stack([1.0 - s, s])
 
     def predict(self, X: Any) -> NDArray[np.int64]:
@@ -179,8 +187,8 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         if not hasattr(self, "booster_"):
             raise ValueError("fit the model before saving it")
         params = self.get_params()
-        if isinstance(params["loss"], Loss):
-            params["loss"] = params["loss"].name
+        loss = self.get_loss()
+        params["loss"], params["loss_params"] = loss.name, loss.params
         try:
             json.dumps(params)
         except TypeError as exc:
@@ -241,6 +249,7 @@ class XGBWealthClassifier(_WealthClassifier):
 
     Args:
         loss: surrogate name (see :data:`boostobj.losses.LOSSES`) or a Loss.
+        loss_params: the loss's knobs, e.g. ``{"power": 0.5}`` for ``"logistic"``.
         threshold: probability cut for :meth:`predict`; 0.5 is the Bayes decision.
         n_estimators: boosting rounds (upper bound under early stopping).
         learning_rate, max_depth: the usual XGBoost ``eta`` and ``max_depth``.
@@ -256,6 +265,7 @@ class XGBWealthClassifier(_WealthClassifier):
     def __init__(
         self,
         loss: str | Loss = "logistic",
+        loss_params: dict[str, float] | None = None,
         threshold: float = 0.5,
         n_estimators: int = 300,
         learning_rate: float = 0.05,
@@ -266,6 +276,7 @@ class XGBWealthClassifier(_WealthClassifier):
         params: dict[str, Any] | None = None,
     ) -> None:
         self.loss = loss
+        self.loss_params = loss_params
         self.threshold = threshold
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -290,7 +301,7 @@ class XGBWealthClassifier(_WealthClassifier):
             params["nthread"] = self.n_jobs
         return {**params, **(self.params or {})}
 
-    def _train(self, X, r, sw, evals, loss, verbose):  # type: ignore[no-untyped-def]
+    def _train(self, X, r, sw, evals, loss, verbose, callbacks=None):  # type: ignore[no-untyped-def]
         import xgboost as xgb
 
         from .xgboost import make_metric, make_objective
@@ -303,12 +314,13 @@ class XGBWealthClassifier(_WealthClassifier):
             dtrain,
             num_boost_round=self.n_estimators,
             obj=make_objective(loss, scale=self.scale_),
-            custom_metric=make_metric(self.threshold),
+            custom_metric=make_metric(self.threshold, stake=loss.stake),
             evals=dvals,
             early_stopping_rounds=self.early_stopping_rounds if dvals else None,
             maximize=True,
             evals_result=self.evals_result_,
             verbose_eval=verbose,
+            callbacks=list(callbacks or []),
         )
         if dvals and self.early_stopping_rounds:  # keep the trees up to the best round
             booster = booster[: booster.best_iteration + 1]
@@ -334,6 +346,7 @@ class LGBMWealthClassifier(_WealthClassifier):
 
     Args:
         loss: surrogate name (see :data:`boostobj.losses.LOSSES`) or a Loss.
+        loss_params: the loss's knobs, e.g. ``{"power": 0.5}`` for ``"logistic"``.
         threshold: probability cut for :meth:`predict`; 0.5 is the Bayes decision.
         n_estimators: boosting rounds (upper bound under early stopping).
         learning_rate, num_leaves: the usual LightGBM parameters.
@@ -349,6 +362,7 @@ class LGBMWealthClassifier(_WealthClassifier):
     def __init__(
         self,
         loss: str | Loss = "logistic",
+        loss_params: dict[str, float] | None = None,
         threshold: float = 0.5,
         n_estimators: int = 300,
         learning_rate: float = 0.05,
@@ -359,6 +373,7 @@ class LGBMWealthClassifier(_WealthClassifier):
         params: dict[str, Any] | None = None,
     ) -> None:
         self.loss = loss
+        self.loss_params = loss_params
         self.threshold = threshold
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -380,7 +395,7 @@ class LGBMWealthClassifier(_WealthClassifier):
             params["num_threads"] = self.n_jobs
         return {**params, **(self.params or {})}
 
-    def _train(self, X, r, sw, evals, loss, verbose):  # type: ignore[no-untyped-def]
+    def _train(self, X, r, sw, evals, loss, verbose, callbacks=None):  # type: ignore[no-untyped-def]
         import lightgbm as lgb
 
         from .lightgbm import make_metric, make_objective
@@ -388,7 +403,7 @@ class LGBMWealthClassifier(_WealthClassifier):
         dtrain = lgb.Dataset(X, label=r, weight=sw)
         dvals = [lgb.Dataset(Xv, label=rv, reference=dtrain) for Xv, rv in evals]
         self.evals_result_ = {}
-        callbacks = [lgb.record_evaluation(self.evals_result_)]
+        callbacks = [lgb.record_evaluation(self.evals_result_), *(callbacks or [])]
         if verbose:
             callbacks.append(lgb.log_evaluation(1))
         use_es = bool(dvals and self.early_stopping_rounds)
@@ -401,7 +416,7 @@ class LGBMWealthClassifier(_WealthClassifier):
             num_boost_round=self.n_estimators,
             valid_sets=dvals,
             valid_names=[f"valid_{i}" for i in range(len(dvals))],
-            feval=make_metric(self.threshold),
+            feval=make_metric(self.threshold, stake=loss.stake),
             callbacks=callbacks,
         )
         if use_es:  # keep the trees up to the best round (best_iteration counts from 1)

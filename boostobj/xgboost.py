@@ -38,7 +38,6 @@ from numpy.typing import ArrayLike, NDArray
 from . import _adapter
 from ._validation import check_same_length, check_sample_weight, log_payoff
 from .losses import Loss, get_loss
-from .metrics import log_wealth, margin_threshold
 
 if TYPE_CHECKING:
     import xgboost as xgb
@@ -77,18 +76,19 @@ def make_objective(loss: str | Loss = "logistic", *, scale: float | None = None)
     return objective
 
 
-def make_metric(threshold: float = 0.5, *, name: str = "log_wealth") -> MetricFn:
+def make_metric(
+    threshold: float = 0.5, *, stake: bool = False, name: str | None = None
+) -> MetricFn:
     """An XGBoost ``custom_metric=`` function giving log-wealth in log units (higher is better).
 
-    Log-wealth is ``sum(log p)`` over rows with ``sigmoid(margin) >= threshold``. Sample
-    weights do not enter it. Early stopping on it needs ``maximize=True``.
+    Log-wealth is ``sum(log p)`` over rows with ``sigmoid(margin) >= threshold``; with
+    ``stake=True`` (for ``"kelly"`` models) ``sum(log(1 + sigmoid(margin) (p - 1)))``.
+    Sample weights do not enter it. Early stopping on it needs ``maximize=True``.
     """
-    cut = margin_threshold(threshold)
-    cache = _adapter.DataCache()
+    metric_name, value = _adapter.policy_metric(threshold, stake, name)
 
     def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
-        r = _adapter.cached_label(cache, dmat, predt.shape[0], lambda d: d.get_label())
-        return name, log_wealth(r, predt >= cut)
+        return metric_name, value(predt, dmat)
 
     return metric
 

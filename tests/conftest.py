@@ -3,13 +3,31 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from boostobj.losses import LOSSES
+from boostobj.losses import LOSSES, get_loss
+
+#: Every registered surrogate with the knob settings the derivative tests cover.
+LOSS_CASES = {
+    "logistic": {},
+    "logistic-power0.5": {"power": 0.5},
+    "logistic-power0": {"power": 0.0},
+    "soft_wealth": {},
+    "soft_wealth-T0.3": {"temperature": 0.3},
+    "kelly": {},
+}
 
 
-@pytest.fixture(params=sorted(LOSSES), ids=str)
+def case_loss(case: str):
+    return get_loss(case.split("-")[0], **LOSS_CASES[case])
+
+
+@pytest.fixture(params=sorted(LOSS_CASES), ids=str)
 def loss(request):
-    """Every registered surrogate; a new loss joins every derivative test by registering."""
-    return LOSSES[request.param]
+    """A new loss joins every derivative test by registering and adding a case here."""
+    return case_loss(request.param)
+
+
+def test_every_registered_loss_has_a_case():
+    assert {case.split("-")[0] for case in LOSS_CASES} == set(LOSSES)
 
 
 @pytest.fixture

@@ -183,3 +183,39 @@ def test_adapters_reject_bad_data():
         bx.objective(np.zeros(2, np.float32), d)
     with pytest.raises(ValueError, match="binary"):
         bx.objective(np.zeros((2, 2), np.float32), d)
+
+
+@pytest.mark.parametrize("case", sorted(__import__("conftest").LOSS_CASES))
+def test_boosting_decreases_every_loss_on_both_boosters(case):
+    from conftest import case_loss
+
+    loss = case_loss(case)
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3000, 3))
+    r = 0.2 * np.tanh(2 * X[:, 0]) + rng.normal(0, 0.2, 3000)
+    p, scale = np.exp(r), loss.weight_scale(r)
+
+    def total(margin):
+        return loss.loss(margin, r, scale=scale).sum()
+
+    start = total(np.zeros(r.size))
+    params = {**bx.PARAMS, "eta": 0.1, "max_depth": 3, "nthread": 2}
+    obj = bx.make_objective(loss)
+    d = bx.dmatrix(X, p)
+    few, many = (xgb.train(params, d, n, obj=obj).predict(d) for n in (5, 40))
+    assert total(many) < total(few) < start
+    lparams = {"learning_rate": 0.1, "num_leaves": 7, "verbose": -1, "num_threads": 2}
+    lparams["objective"] = bl.make_objective(loss)
+    ds = bl.dataset(X, p)
+    few, many = (lgb.train(lparams, ds, n).predict(X) for n in (5, 40))
+    assert total(many) < total(few) < start
+
+
+def test_stake_metric_for_kelly_models(discrete):
+    X, p, r, _ = discrete
+    margin = np.linspace(-2, 2, r.size)
+    expected = np.log1p(np.expm1(r) / (1 + np.exp(-margin))).sum()
+    name, value = bx.make_metric(stake=True)(margin.astype(np.float32), bx.dmatrix(X, p))
+    assert name == "stake_log_wealth" and value == pytest.approx(expected, rel=1e-5)
+    name, value, higher = bl.make_metric(stake=True)(margin, bl.dataset(X, p).construct())
+    assert (name, higher) == ("stake_log_wealth", True) and value == pytest.approx(expected, 1e-5)

@@ -11,16 +11,33 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from boostobj.losses import LOSSES, Loss, WeightedLogistic, get_loss
+from conftest import LOSS_CASES, case_loss
 
 # Independent formulas of each loss in SymPy: (margin f, log payoff r, weight scale c) -> L.
 f_, r_, c_ = sp.symbols("f r c", real=True)
-SYMPY_LOSS = {
-    # w * logloss(y, sigmoid(f)) with y = 1[r > 0], w = |r| / c
-    "logistic": lambda positive: (
-        (sp.Abs(r_) / c_)
-        * (-sp.log(1 / (1 + sp.exp(-f_))) if positive else -sp.log(1 - 1 / (1 + sp.exp(-f_))))
-    ),
-}
+
+
+def sigmoid(z):
+    return 1 / (1 + sp.exp(-z))
+
+
+def sympy_logistic(loss, positive):
+    """w * logloss(y, sigmoid(f)), y = 1[r > 0], w = |r|^power / c."""
+    w = sp.Abs(r_) ** sp.Float(loss.power) / c_
+    return w * (-sp.log(sigmoid(f_)) if positive else -sp.log(1 - sigmoid(f_)))
+
+
+def sympy_soft_wealth(loss, positive):
+    """-(r / c) sigmoid(f / T)."""
+    return -(r_ / c_) * sigmoid(f_ / sp.Float(loss.temperature))
+
+
+def sympy_kelly(loss, positive):
+    """-(1 / c) log(1 + sigmoid(f) (exp(r) - 1))."""
+    return -sp.log(1 + sigmoid(f_) * (sp.exp(r_) - 1)) / c_
+
+
+SYMPY_LOSS = {"logistic": sympy_logistic, "soft_wealth": sympy_soft_wealth, "kelly": sympy_kelly}
 
 
 def _problem(rng, n=200):
@@ -32,6 +49,7 @@ def _problem(rng, n=200):
 
 def test_every_loss_has_a_sympy_formula():
     assert set(SYMPY_LOSS) == set(LOSSES)
+    assert {case.split("-")[0] for case in LOSS_CASES} == set(LOSSES)
 
 
 def test_gradient_matches_4th_order_finite_difference(loss: Loss, rng):
@@ -51,8 +69,10 @@ def test_hessian_matches_finite_difference_of_gradient(loss: Loss, rng):
     _, hess = loss.gradient_hessian(margin, r, sw, scale=0.7)
     if loss.exact_hessian:
         np.testing.assert_allclose(hess, fd, rtol=1e-7, atol=1e-9)
-    else:  # a positive curvature stand-in: at least as large as the true one, never negative
-        assert (hess >= -1e-12).all()
+    else:  # the positive curvature used bounds the exact one in absolute value
+        assert (hess >= 0).all()
+        assert (hess >= np.abs(fd) - 1e-7 * np.abs(fd) - 1e-12).all()
+        assert (hess > 1.01 * np.abs(fd)).any()  # and is not secretly exact
 
 
 def test_derivatives_match_sympy(loss: Loss, rng):
@@ -61,16 +81,17 @@ def test_derivatives_match_sympy(loss: Loss, rng):
     grad, hess = loss.gradient_hessian(margin, r, scale=scale)
     value = loss.loss(margin, r, scale=scale)
     for i in range(margin.size):
-        expr = SYMPY_LOSS[loss.name](r[i] > 0)
+        expr = SYMPY_LOSS[loss.name](loss, r[i] > 0)
         subs = {f_: sp.Float(margin[i], 30), r_: sp.Float(r[i], 30), c_: sp.Float(scale, 30)}
         assert float(expr.subs(subs).evalf(30)) == pytest.approx(value[i], rel=1e-10, abs=1e-14)
         assert float(sp.diff(expr, f_).subs(subs).evalf(30)) == pytest.approx(
             grad[i], rel=1e-10, abs=1e-14
         )
+        exact = float(sp.diff(expr, f_, 2).subs(subs).evalf(30))
         if loss.exact_hessian:
-            assert float(sp.diff(expr, f_, 2).subs(subs).evalf(30)) == pytest.approx(
-                hess[i], rel=1e-9, abs=1e-14
-            )
+            assert exact == pytest.approx(hess[i], rel=1e-9, abs=1e-14)
+        else:
+            assert hess[i] >= abs(exact) * (1 - 1e-9)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -136,10 +157,10 @@ log_payoffs = st.floats(-5, 5, allow_nan=False)
 @given(
     st.lists(st.tuples(margins, log_payoffs, st.floats(0, 100)), min_size=1, max_size=30),
     st.floats(0.01, 100),
-    st.sampled_from(sorted(LOSSES)),
+    st.sampled_from(sorted(LOSS_CASES)),
 )
-def test_property_finite_nonnegative_hessian_weights_multiply(rows, k, name):
-    loss = LOSSES[name]
+def test_property_finite_nonnegative_hessian_weights_multiply(rows, k, case):
+    loss = case_loss(case)
     margin, r, sw = (np.array(col, dtype=float) for col in zip(*rows, strict=True))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -151,11 +172,20 @@ def test_property_finite_nonnegative_hessian_weights_multiply(rows, k, name):
     np.testing.assert_allclose(hess_k, k * hess, rtol=1e-9, atol=1e-300)
 
 
-def test_get_loss_by_name_and_unknown_name():
-    assert get_loss("logistic") is LOSSES["logistic"]
-    assert get_loss(LOSSES["logistic"]) is LOSSES["logistic"]
+def test_get_loss_by_name_params_and_errors():
+    assert get_loss("logistic") == WeightedLogistic()
+    half = get_loss("logistic", power=0.5)
+    assert get_loss(half) is half
+    assert get_loss(half.name, **half.params) == half != WeightedLogistic()
+    assert repr(half) == "WeightedLogistic(power=0.5)"
     with pytest.raises(ValueError, match="unknown loss 'nope'"):
         get_loss("nope")
+    with pytest.raises(ValueError, match="bad parameters for loss 'logistic'"):
+        get_loss("logistic", alpha=2)
+    with pytest.raises(ValueError, match="power must be in"):
+        get_loss("logistic", power=2.0)
+    with pytest.raises(ValueError, match="temperature"):
+        get_loss("soft_wealth", temperature=0.0)
 
 
 def test_bad_inputs_raise_clear_errors():

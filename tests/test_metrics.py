@@ -127,3 +127,23 @@ def test_margin_threshold_and_decide():
     np.testing.assert_array_equal(decide([-1e4, 1e4], 1.0), [False, False])
     with pytest.raises(ValueError, match="NaN"):
         margin_threshold(float("nan"))
+
+
+def test_stake_log_wealth_is_log_of_compounded_fractional_bets(rng):
+    from boostobj.metrics import stake_log_wealth
+
+    p = np.exp(rng.normal(0, 0.3, 50))
+    b = rng.random(50)
+    assert stake_log_wealth(np.log(p), b) == pytest.approx(np.log(np.prod(1 + b * (p - 1))))
+    take = b > 0.5
+    assert stake_log_wealth(np.log(p), take.astype(float)) == pytest.approx(
+        log_wealth(np.log(p), take)
+    )
+    with pytest.raises(ValueError, match=r"stake must lie in \[0, 1\]; index 1"):
+        stake_log_wealth([0.1, 0.2], [0.5, 1.5])
+
+
+def test_sigmoid_is_finite_at_extremes():
+    from boostobj.metrics import sigmoid
+
+    np.testing.assert_allclose(sigmoid([-1e4, 0.0, 1e4]), [0.0, 0.5, 1.0])

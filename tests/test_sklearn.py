@@ -157,3 +157,19 @@ def test_bad_eval_set_and_unfitted_use(cls, market):
         est.predict(Xv[:, :3])
     with pytest.raises(ValueError, match="NaN"):
         small(cls, threshold=float("nan")).fit(X, p)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize(
+    ("loss", "loss_params"),
+    [("logistic", {"power": 0.5}), ("soft_wealth", {"temperature": 0.5}), ("kelly", None)],
+)
+def test_every_surrogate_trains_saves_and_loads(cls, loss, loss_params, market, tmp_path):
+    X, p, Xv, pv = market
+    est = small(cls, loss=loss, loss_params=loss_params).fit(X, p, eval_set=[(Xv, pv)])
+    assert est.get_loss().name == loss
+    metric = "stake_log_wealth" if loss == "kelly" else "log_wealth"
+    assert metric in next(iter(est.evals_result_.values()))
+    loaded = load_model(est.save(tmp_path / "m"))
+    assert loaded.get_loss() == est.get_loss()
+    np.testing.assert_array_equal(loaded.predict(Xv), est.predict(Xv))
