@@ -22,11 +22,12 @@ from .metrics import log_wealth, margin_threshold, sigmoid, stake_log_wealth
 
 
 class _State:
-    __slots__ = ("coef", "grad", "hess", "log_payoff", "n")
+    __slots__ = ("base_margin", "coef", "grad", "hess", "log_payoff", "n")
 
     def __init__(self, n: int) -> None:
         self.n = n
         self.log_payoff: NDArray[Any] | None = None
+        self.base_margin: NDArray[Any] | None = None
         self.coef: Coefficients | None = None
         self.grad: NDArray[Any] | None = None
         self.hess: NDArray[Any] | None = None
@@ -91,13 +92,18 @@ def gradient_hessian(
 
 
 def policy_metric(
-    threshold: float, stake: bool, name: str | None
+    threshold: float,
+    stake: bool,
+    name: str | None,
+    read_base_margin: Callable[[Any], Any] | None = None,
 ) -> tuple[str, Callable[[NDArray[Any], Any], float]]:
     """The metric both adapters report: ``(name, value(margin, data))``, higher is better.
 
     ``stake=False``: log-wealth of taking rows with ``sigmoid(margin) >= threshold``.
     ``stake=True``: log-wealth of staking ``sigmoid(margin)`` on every row (Kelly models).
-    ``log p`` is read from the data object's label once and cached with it.
+    With ``read_base_margin``, decisions use the margin net of the data's base margin (for
+    payoffs known at decision time, where the base margin is the per-row break-even).
+    ``log p`` and the base margin are read from the data object once and cached with it.
     """
     cut = margin_threshold(threshold)
     cache = DataCache()
@@ -110,6 +116,11 @@ def policy_metric(
                 raise ValueError(
                     f"label has {st.log_payoff.size} rows but predictions have {margin.shape[0]}"
                 )
+            if read_base_margin is not None:
+                base = read_base_margin(data)
+                st.base_margin = None if base is None or not len(base) else np.asarray(base)
+        if st.base_margin is not None:
+            margin = margin - st.base_margin
         if stake:
             return stake_log_wealth(st.log_payoff, sigmoid(margin))
         return log_wealth(st.log_payoff, margin >= cut)

@@ -71,15 +71,22 @@ def make_objective(loss: str | Loss = "logistic", *, scale: float | None = None)
 
 
 def make_metric(
-    threshold: float = 0.5, *, stake: bool = False, name: str | None = None
+    threshold: float = 0.5,
+    *,
+    stake: bool = False,
+    net_of_base_margin: bool = False,
+    name: str | None = None,
 ) -> MetricFn:
     """A LightGBM ``feval=`` function: ``(name, log-wealth, is_higher_better=True)``.
 
     Log-wealth is ``sum(log p)`` over rows with ``sigmoid(score) >= threshold``; with
     ``stake=True`` (for ``"kelly"`` models) ``sum(log(1 + sigmoid(score) (p - 1)))``.
-    Sample weights do not enter it.
+    Sample weights do not enter it. ``net_of_base_margin=True`` decides on
+    ``score - init_score`` (the Dataset's ``init_score`` then holds each row's break-even
+    margin; see ``payoff_columns``).
     """
-    metric_name, value = _adapter.policy_metric(threshold, stake, name)
+    read = (lambda d: d.get_init_score()) if net_of_base_margin else None
+    metric_name, value = _adapter.policy_metric(threshold, stake, name, read)
 
     def metric(preds: NDArray[np.float64], eval_set: lgb.Dataset) -> tuple[str, float, bool]:
         return metric_name, value(preds, eval_set), True

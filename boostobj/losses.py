@@ -37,6 +37,7 @@ __all__ = [
     "LOSSES",
     "Kelly",
     "Loss",
+    "Outcome",
     "SoftWealth",
     "WeightedLogistic",
     "get_loss",
@@ -236,6 +237,26 @@ class WeightedLogistic(Loss):
         return w * np.logaddexp(0.0, sign * margin)
 
 
+class Outcome(WeightedLogistic):
+    """Unweighted logistic loss on ``y = 1[p > 1]``: a model of ``q(x) = P(p > 1 | x)``.
+
+    Alone it is the classic baseline that ignores how much is won or lost. With payoffs known
+    at decision time (``payoff_columns`` in the estimators) it is the right model: the
+    decision ``q p_win-log + (1 - q) p_loss-log > 0`` needs a calibrated ``q``, which the
+    |log p|-weighted losses do not give. Same kernel as :class:`WeightedLogistic` with
+    ``power=0``.
+    """
+
+    name = "outcome"
+
+    def __init__(self) -> None:
+        super().__init__(power=0.0)
+
+    @property
+    def params(self) -> dict[str, float]:
+        return {}
+
+
 class SoftWealth(Loss):
     r"""Soft expected log-wealth: ``L = -(sw / c) r sigmoid(f / T)``, temperature ``T > 0``.
 
@@ -344,7 +365,9 @@ class Kelly(Loss):
 
 
 #: Registered surrogates by name; ``get_loss(name, **params)`` builds one.
-LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (WeightedLogistic, SoftWealth, Kelly)}
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls for cls in (WeightedLogistic, Outcome, SoftWealth, Kelly)
+}
 
 
 def get_loss(loss: str | Loss, **params: float) -> Loss:

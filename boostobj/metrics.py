@@ -18,7 +18,9 @@ __all__ = [
     "BestThreshold",
     "ThresholdCurve",
     "best_threshold",
+    "break_even_margin",
     "decide",
+    "decide_with_payoffs",
     "log_wealth",
     "margin_threshold",
     "sigmoid",
@@ -101,6 +103,39 @@ def decide(margin: ArrayLike, threshold: float = 0.5) -> NDArray[np.bool_]:
     Comparing in margin space avoids the sigmoid saturating to exactly 0 or 1.
     """
     return np.asarray(margin) >= margin_threshold(threshold)
+
+
+def break_even_margin(log_win: ArrayLike, log_loss: ArrayLike) -> NDArray[np.float64]:
+    """Per-row margin at which taking the row has zero expected log payoff.
+
+    With payoffs known at decision time, ``p_win`` if the outcome is positive and ``p_loss``
+    otherwise, and a model probability ``q = sigmoid(f)`` of the positive outcome, taking pays
+    ``q log p_win + (1 - q) log p_loss`` in expectation. That is ``> 0`` iff
+    ``f > log(-log p_loss / log p_win)``, the value returned. Needs
+    ``log_loss < 0 < log_win`` on every row (otherwise the decision does not depend on ``q``).
+    """
+    rw = check_log_payoff(log_win, name="log p_win")
+    rl = check_log_payoff(log_loss, name="log p_loss")
+    check_same_length(p_win=rw, p_loss=rl)
+    for name, bad in (("p_win <= 1", rw <= 0), ("p_loss >= 1", rl >= 0)):
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"payoffs known at decision time need p_loss < 1 < p_win on every row; "
+                f"{int(bad.sum())} rows have {name}, the first at index {i}"
+            )
+    return np.log(-rl) - np.log(rw)
+
+
+def decide_with_payoffs(
+    margin: ArrayLike, log_win: ArrayLike, log_loss: ArrayLike, threshold: float = 0.5
+) -> NDArray[np.bool_]:
+    """Take a row iff ``sigmoid(margin - break_even_margin) >= threshold``.
+
+    At ``threshold=0.5`` this is ``q log p_win + (1 - q) log p_loss >= 0`` with
+    ``q = sigmoid(margin)``: positive expected log payoff under the model.
+    """
+    return decide(np.asarray(margin) - break_even_margin(log_win, log_loss), threshold)
 
 
 class ThresholdCurve(NamedTuple):

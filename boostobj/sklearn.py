@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ._validation import check_same_length, check_sample_weight, log_payoff
 from .losses import Loss, get_loss
-from .metrics import decide, log_wealth, margin_threshold, sigmoid
+from .metrics import break_even_margin, decide, log_wealth, margin_threshold, sigmoid
 
 __all__ = ["LGBMWealthClassifier", "XGBWealthClassifier", "load_model"]
 
@@ -81,15 +81,22 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         X: NDArray[np.float64],
         r: NDArray[np.float64],
         sw: NDArray[np.float64] | None,
-        evals: list[tuple[NDArray[np.float64], NDArray[np.float64]]],
+        base: NDArray[np.float64] | None,
+        evals: list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]],
         loss: Loss,
         verbose: bool,
         callbacks: list[Any] | None = None,
     ) -> None:
-        """Fit ``self.booster_`` and set ``self.n_rounds_``, the boosting rounds it keeps."""
+        """Fit ``self.booster_`` and set ``self.n_rounds_``, the boosting rounds it keeps.
+
+        ``base`` (and the third item of each eval) is the per-row base margin, or ``None``.
+        """
 
     @abstractmethod
-    def _margin(self, X: NDArray[np.float64]) -> NDArray[np.float64]: ...
+    def _margin(
+        self, X: NDArray[np.float64], base: NDArray[np.float64] | None
+    ) -> NDArray[np.float64]:
+        """Raw margin including ``base``."""
 
     @abstractmethod
     def _load_booster(self, path: Path) -> Any: ...
@@ -101,6 +108,28 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def get_loss(self) -> Loss:
         """The surrogate this estimator trains: ``get_loss(loss, **loss_params)``."""
         return get_loss(self.loss, **(self.loss_params or {}))
+
+    def _base_margin(self, X: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        """Per-row break-even margin from ``payoff_columns``, or ``None`` without them."""
+        if self.payoff_columns is None:
+            return None
+        cols = list(self.payoff_columns)
+        if len(cols) != 2:
+            raise ValueError("payoff_columns must name two columns: (p_win, p_loss)")
+        names = getattr(self, "feature_names_in_", None)
+        idx = []
+        for c in cols:
+            if isinstance(c, str):
+                if names is None or c not in list(names):
+                    raise ValueError(f"payoff column {c!r} is not among X's columns")
+                idx.append(list(names).index(c))
+            elif isinstance(c, (int, np.integer)) and 0 <= c < X.shape[1]:
+                idx.append(int(c))
+            else:
+                raise ValueError(f"payoff column {c!r} is not a column of X ({X.shape[1]} columns)")
+        p_win = log_payoff(X[:, idx[0]], name="payoff column p_win")
+        p_loss = log_payoff(X[:, idx[1]], name="payoff column p_loss")
+        return break_even_margin(p_win, p_loss)
 
     def fit(
         self,
@@ -125,6 +154,11 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         """
         loss = self.get_loss()
         margin_threshold(self.threshold)  # validates
+        if self.payoff_columns is not None and loss.name != "outcome":
+            raise ValueError(
+                "payoff_columns needs loss='outcome': the decision q log p_win + (1 - q) "
+                f"log p_loss > 0 needs a win-probability model, not {loss!r}"
+            )
         self.feature_names_in_ = (
             np.asarray(X.columns, dtype=object) if hasattr(X, "columns") else None
         )
@@ -141,11 +175,11 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 raise ValueError(
                     f"eval_set[{i}] X has {Xv_a.shape[1]} features; X has {Xa.shape[1]}"
                 )
-            evals.append((Xv_a, rv))
+            evals.append((Xv_a, rv, self._base_margin(Xv_a)))
         self.n_features_in_ = Xa.shape[1]
         self.scale_ = loss.weight_scale(r, sw)
         self.classes_ = np.array([0, 1])
-        self._train(Xa, r, sw, evals, loss, verbose, callbacks)
+        self._train(Xa, r, sw, self._base_margin(Xa), evals, loss, verbose, callbacks)
         return self
 
     def _check_fitted_X(self, X: Any) -> NDArray[np.float64]:
@@ -157,17 +191,29 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         return Xa
 
     def decision_function(self, X: Any) -> NDArray[np.float64]:
-        """Raw margins ``f(x)``; ``sigmoid(f)`` is the surrogate's probability."""
-        return self._margin(self._check_fitted_X(X)).astype(np.float64)
+        """Raw margins ``f(x)``; ``sigmoid(f)`` is the surrogate's probability.
+
+        With ``payoff_columns``, ``sigmoid(f)`` is the probability of the positive outcome.
+        """
+        Xa = self._check_fitted_X(X)
+        return self._margin(Xa, self._base_margin(Xa)).astype(np.float64)
 
     def predict_proba(self, X: Any) -> NDArray[np.float64]:
-        """``[[1 - s, s]]`` with ``s = sigmoid(margin)``."""
+        """``[[1 - s, s]]`` with ``s = sigmoid(margin)`` (for ``"kelly"``: the stake)."""
         s = sigmoid(self.decision_function(X))
         return np.column_stack([1.0 - s, s])
 
     def predict(self, X: Any) -> NDArray[np.int64]:
-        """1 = take the row, iff ``sigmoid(margin) >= threshold``."""
-        return decide(self.decision_function(X), self.threshold).astype(np.int64)
+        """1 = take the row, iff ``sigmoid(margin) >= threshold``.
+
+        With ``payoff_columns`` the margin is net of each row's break-even margin, so at
+        ``threshold=0.5`` a row is taken iff ``q log p_win + (1 - q) log p_loss >= 0``.
+        """
+        Xa = self._check_fitted_X(X)
+        base = self._base_margin(Xa)
+        margin = self._margin(Xa, base)
+        net = margin if base is None else margin - base
+        return decide(net, self.threshold).astype(np.int64)
 
     def score(self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Log-wealth ``sum(log p)`` over the rows :meth:`predict` takes (higher is better)."""
@@ -251,6 +297,12 @@ class XGBWealthClassifier(_WealthClassifier):
         loss: surrogate name (see :data:`boostobj.losses.LOSSES`) or a Loss.
         loss_params: the loss's knobs, e.g. ``{"power": 0.5}`` for ``"logistic"``.
         threshold: probability cut for :meth:`predict`; 0.5 is the Bayes decision.
+        payoff_columns: ``(p_win, p_loss)``: indices (or names, for a DataFrame) of the
+            columns of ``X`` that hold each row's payoff multiplier if the outcome is
+            positive / negative, known at decision time (betting odds, loan terms). Needs
+            ``loss="outcome"``; every row must have ``p_loss < 1 < p_win``. The model then
+            starts each row at its break-even margin and takes it iff the expected log payoff
+            under the model is positive.
         n_estimators: boosting rounds (upper bound under early stopping).
         learning_rate, max_depth: the usual XGBoost ``eta`` and ``max_depth``.
         early_stopping_rounds: patience on the last eval set's log-wealth (needs ``eval_set``).
@@ -267,6 +319,7 @@ class XGBWealthClassifier(_WealthClassifier):
         loss: str | Loss = "logistic",
         loss_params: dict[str, float] | None = None,
         threshold: float = 0.5,
+        payoff_columns: tuple[int | str, int | str] | None = None,
         n_estimators: int = 300,
         learning_rate: float = 0.05,
         max_depth: int = 4,
@@ -278,6 +331,7 @@ class XGBWealthClassifier(_WealthClassifier):
         self.loss = loss
         self.loss_params = loss_params
         self.threshold = threshold
+        self.payoff_columns = payoff_columns
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -301,20 +355,25 @@ class XGBWealthClassifier(_WealthClassifier):
             params["nthread"] = self.n_jobs
         return {**params, **(self.params or {})}
 
-    def _train(self, X, r, sw, evals, loss, verbose, callbacks=None):  # type: ignore[no-untyped-def]
+    def _train(self, X, r, sw, base, evals, loss, verbose, callbacks=None):  # type: ignore[no-untyped-def]
         import xgboost as xgb
 
         from .xgboost import make_metric, make_objective
 
-        dtrain = xgb.DMatrix(X, label=r, weight=sw)
-        dvals = [(xgb.DMatrix(Xv, label=rv), f"valid_{i}") for i, (Xv, rv) in enumerate(evals)]
+        dtrain = xgb.DMatrix(X, label=r, weight=sw, base_margin=base)
+        dvals = [
+            (xgb.DMatrix(Xv, label=rv, base_margin=bv), f"valid_{i}")
+            for i, (Xv, rv, bv) in enumerate(evals)
+        ]
         self.evals_result_: dict[str, Any] = {}
         booster = xgb.train(
             self.booster_params(),
             dtrain,
             num_boost_round=self.n_estimators,
             obj=make_objective(loss, scale=self.scale_),
-            custom_metric=make_metric(self.threshold, stake=loss.stake),
+            custom_metric=make_metric(
+                self.threshold, stake=loss.stake, net_of_base_margin=base is not None
+            ),
             evals=dvals,
             early_stopping_rounds=self.early_stopping_rounds if dvals else None,
             maximize=True,
@@ -327,10 +386,10 @@ class XGBWealthClassifier(_WealthClassifier):
         self.n_rounds_ = booster.num_boosted_rounds()
         self.booster_ = booster
 
-    def _margin(self, X):  # type: ignore[no-untyped-def]
+    def _margin(self, X, base):  # type: ignore[no-untyped-def]
         import xgboost as xgb
 
-        return self.booster_.predict(xgb.DMatrix(X), output_margin=True)
+        return self.booster_.predict(xgb.DMatrix(X, base_margin=base), output_margin=True)
 
     def _save_booster(self, path: Path) -> None:
         self.booster_.save_model(str(path))
@@ -348,6 +407,12 @@ class LGBMWealthClassifier(_WealthClassifier):
         loss: surrogate name (see :data:`boostobj.losses.LOSSES`) or a Loss.
         loss_params: the loss's knobs, e.g. ``{"power": 0.5}`` for ``"logistic"``.
         threshold: probability cut for :meth:`predict`; 0.5 is the Bayes decision.
+        payoff_columns: ``(p_win, p_loss)``: indices (or names, for a DataFrame) of the
+            columns of ``X`` that hold each row's payoff multiplier if the outcome is
+            positive / negative, known at decision time (betting odds, loan terms). Needs
+            ``loss="outcome"``; every row must have ``p_loss < 1 < p_win``. The model then
+            starts each row at its break-even margin and takes it iff the expected log payoff
+            under the model is positive.
         n_estimators: boosting rounds (upper bound under early stopping).
         learning_rate, num_leaves: the usual LightGBM parameters.
         early_stopping_rounds: patience on the last eval set's log-wealth (needs ``eval_set``).
@@ -364,6 +429,7 @@ class LGBMWealthClassifier(_WealthClassifier):
         loss: str | Loss = "logistic",
         loss_params: dict[str, float] | None = None,
         threshold: float = 0.5,
+        payoff_columns: tuple[int | str, int | str] | None = None,
         n_estimators: int = 300,
         learning_rate: float = 0.05,
         num_leaves: int = 15,
@@ -375,6 +441,7 @@ class LGBMWealthClassifier(_WealthClassifier):
         self.loss = loss
         self.loss_params = loss_params
         self.threshold = threshold
+        self.payoff_columns = payoff_columns
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -395,13 +462,14 @@ class LGBMWealthClassifier(_WealthClassifier):
             params["num_threads"] = self.n_jobs
         return {**params, **(self.params or {})}
 
-    def _train(self, X, r, sw, evals, loss, verbose, callbacks=None):  # type: ignore[no-untyped-def]
+    def _train(self, X, r, sw, base, evals, loss, verbose, callbacks=None):  # type: ignore[no-untyped-def]
         import lightgbm as lgb
 
         from .lightgbm import make_metric, make_objective
 
-        dtrain = lgb.Dataset(X, label=r, weight=sw)
-        dvals = [lgb.Dataset(Xv, label=rv, reference=dtrain) for Xv, rv in evals]
+        # init_score is used in training but not stored in the model: _margin adds it back.
+        dtrain = lgb.Dataset(X, label=r, weight=sw, init_score=base)
+        dvals = [lgb.Dataset(Xv, label=rv, init_score=bv, reference=dtrain) for Xv, rv, bv in evals]
         self.evals_result_ = {}
         callbacks = [lgb.record_evaluation(self.evals_result_), *(callbacks or [])]
         if verbose:
@@ -416,7 +484,9 @@ class LGBMWealthClassifier(_WealthClassifier):
             num_boost_round=self.n_estimators,
             valid_sets=dvals,
             valid_names=[f"valid_{i}" for i in range(len(dvals))],
-            feval=make_metric(self.threshold, stake=loss.stake),
+            feval=make_metric(
+                self.threshold, stake=loss.stake, net_of_base_margin=base is not None
+            ),
             callbacks=callbacks,
         )
         if use_es:  # keep the trees up to the best round (best_iteration counts from 1)
@@ -425,8 +495,9 @@ class LGBMWealthClassifier(_WealthClassifier):
         self.n_rounds_ = booster.current_iteration()
         self.booster_ = booster
 
-    def _margin(self, X):  # type: ignore[no-untyped-def]
-        return self.booster_.predict(X, raw_score=True)
+    def _margin(self, X, base):  # type: ignore[no-untyped-def]
+        margin = self.booster_.predict(X, raw_score=True)
+        return margin if base is None else margin + base
 
     def _save_booster(self, path: Path) -> None:
         self.booster_.save_model(str(path))

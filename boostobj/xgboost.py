@@ -77,15 +77,22 @@ def make_objective(loss: str | Loss = "logistic", *, scale: float | None = None)
 
 
 def make_metric(
-    threshold: float = 0.5, *, stake: bool = False, name: str | None = None
+    threshold: float = 0.5,
+    *,
+    stake: bool = False,
+    net_of_base_margin: bool = False,
+    name: str | None = None,
 ) -> MetricFn:
     """An XGBoost ``custom_metric=`` function giving log-wealth in log units (higher is better).
 
     Log-wealth is ``sum(log p)`` over rows with ``sigmoid(margin) >= threshold``; with
     ``stake=True`` (for ``"kelly"`` models) ``sum(log(1 + sigmoid(margin) (p - 1)))``.
     Sample weights do not enter it. Early stopping on it needs ``maximize=True``.
+    ``net_of_base_margin=True`` decides on ``margin - base_margin`` (the DMatrix's
+    ``base_margin`` then holds each row's break-even margin; see ``payoff_columns``).
     """
-    metric_name, value = _adapter.policy_metric(threshold, stake, name)
+    read = (lambda d: d.get_base_margin()) if net_of_base_margin else None
+    metric_name, value = _adapter.policy_metric(threshold, stake, name, read)
 
     def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
         return metric_name, value(predt, dmat)

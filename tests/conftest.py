@@ -10,6 +10,7 @@ LOSS_CASES = {
     "logistic": {},
     "logistic-power0.5": {"power": 0.5},
     "logistic-power0": {"power": 0.0},
+    "outcome": {},
     "soft_wealth": {},
     "soft_wealth-T0.3": {"temperature": 0.3},
     "kelly": {},

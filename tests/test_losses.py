@@ -37,7 +37,12 @@ def sympy_kelly(loss, positive):
     return -sp.log(1 + sigmoid(f_) * (sp.exp(r_) - 1)) / c_
 
 
-SYMPY_LOSS = {"logistic": sympy_logistic, "soft_wealth": sympy_soft_wealth, "kelly": sympy_kelly}
+SYMPY_LOSS = {
+    "logistic": sympy_logistic,
+    "outcome": sympy_logistic,  # power 0
+    "soft_wealth": sympy_soft_wealth,
+    "kelly": sympy_kelly,
+}
 
 
 def _problem(rng, n=200):

@@ -147,3 +147,27 @@ def test_sigmoid_is_finite_at_extremes():
     from boostobj.metrics import sigmoid
 
     np.testing.assert_allclose(sigmoid([-1e4, 0.0, 1e4]), [0.0, 0.5, 1.0])
+
+
+def test_decide_with_payoffs_equals_brute_force_expected_log_payoff(rng):
+    from boostobj.metrics import break_even_margin, decide_with_payoffs, sigmoid
+
+    n = 5000
+    margin = rng.normal(0, 3, n)
+    log_win = np.log1p(rng.uniform(0.01, 5.0, n))
+    log_loss = np.log(rng.uniform(0.05, 0.99, n))
+    q = sigmoid(margin)
+    expected = q * log_win + (1 - q) * log_loss
+    np.testing.assert_array_equal(decide_with_payoffs(margin, log_win, log_loss), expected >= 0)
+    be = break_even_margin(log_win, log_loss)
+    at_break_even = sigmoid(be) * log_win + (1 - sigmoid(be)) * log_loss
+    np.testing.assert_allclose(at_break_even, 0.0, atol=1e-12)
+
+
+def test_break_even_rejects_rows_whose_decision_is_trivial():
+    from boostobj.metrics import break_even_margin
+
+    with pytest.raises(ValueError, match=r"1 rows have p_win <= 1, the first at index 1"):
+        break_even_margin([0.1, -0.1], [-0.1, -0.1])
+    with pytest.raises(ValueError, match=r"p_loss >= 1, the first at index 0"):
+        break_even_margin([0.1, 0.1], [0.0, -0.1])

@@ -173,3 +173,36 @@ def test_every_surrogate_trains_saves_and_loads(cls, loss, loss_params, market, 
     loaded = load_model(est.save(tmp_path / "m"))
     assert loaded.get_loss() == est.get_loss()
     np.testing.assert_array_equal(loaded.predict(Xv), est.predict(Xv))
+
+
+def market_with_payoffs(n, seed):
+    """The synthetic market plus the two payoffs known at decision time (stake 0.05)."""
+    X, p, expected, odds = make_betting_market(n, random_state=seed, return_odds=True)
+    p_win, p_loss = 1 + 0.05 * (odds - 1), np.full(n, 0.95)
+    return np.column_stack([X, p_win, p_loss]), p, expected
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_payoffs_known_at_decision_time(cls, tmp_path):
+    from boostobj.metrics import decide_with_payoffs
+
+    X, p, expected = market_with_payoffs(12000, seed=2)
+    cols = (X.shape[1] - 2, X.shape[1] - 1)
+    est = cls(loss="outcome", payoff_columns=cols, n_jobs=2)
+    est.fit(X[:6000], p[:6000], eval_set=[(X[6000:8000], p[6000:8000])])
+    Xt, rt = X[8000:], np.log(p[8000:])
+    margin = est.decision_function(Xt)  # logit of the win probability
+    np.testing.assert_array_equal(
+        est.predict(Xt), decide_with_payoffs(margin, np.log(Xt[:, cols[0]]), np.log(Xt[:, cols[1]]))
+    )
+    won = rt > 0
+    assert abs(est.predict_proba(Xt)[:, 1].mean() - won.mean()) < 0.03  # calibrated-ish q
+    assert est.score(Xt, p[8000:]) > 0.3 * rt[expected[8000:] > 0].sum()
+    loaded = load_model(est.save(tmp_path / "m"))
+    np.testing.assert_array_equal(loaded.predict(Xt), est.predict(Xt))
+    with pytest.raises(ValueError, match="payoff_columns needs loss='outcome'"):
+        cls(payoff_columns=cols).fit(X[:100], p[:100])
+    bad = X[:100].copy()
+    bad[3, cols[0]] = 0.9
+    with pytest.raises(ValueError, match="p_win <= 1, the first at index 3"):
+        cls(loss="outcome", payoff_columns=cols).fit(bad, p[:100])

@@ -1,0 +1,27 @@
+"""The examples run end to end at CI sizes and report sane numbers."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SMALL = ["--n-train", "3000", "--n-valid", "1500", "--n-test", "5000", "--rounds", "200"]
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["xgboost_objective", "lightgbm_objective"])
+def test_objective_examples(name, capsys):
+    results = load(name).main(SMALL)
+    model = next(v for k, v in results.items() if k.startswith("boostobj"))
+    assert model > results["take_all"]
+    assert results["bayes"] > 0
+    assert "of Bayes" in capsys.readouterr().out
