@@ -306,6 +306,8 @@ class XGBWealthClassifier(_WealthClassifier):
         n_estimators: boosting rounds (upper bound under early stopping).
         learning_rate, max_depth: the usual XGBoost ``eta`` and ``max_depth``.
         early_stopping_rounds: patience on the last eval set's log-wealth (needs ``eval_set``).
+            The hard metric is noisy and the first trees can look best by chance, so the
+            default patience is long (100).
         random_state: XGBoost ``seed``.
         n_jobs: XGBoost ``nthread`` (``None``: all cores).
         params: more XGBoost parameters, passed through; they win over the above.
@@ -323,7 +325,7 @@ class XGBWealthClassifier(_WealthClassifier):
         n_estimators: int = 300,
         learning_rate: float = 0.05,
         max_depth: int = 4,
-        early_stopping_rounds: int | None = 50,
+        early_stopping_rounds: int | None = 100,
         random_state: int = 0,
         n_jobs: int | None = None,
         params: dict[str, Any] | None = None,
@@ -416,6 +418,8 @@ class LGBMWealthClassifier(_WealthClassifier):
         n_estimators: boosting rounds (upper bound under early stopping).
         learning_rate, num_leaves: the usual LightGBM parameters.
         early_stopping_rounds: patience on the last eval set's log-wealth (needs ``eval_set``).
+            The hard metric is noisy and the first trees can look best by chance, so the
+            default patience is long (100).
         random_state: LightGBM ``seed``.
         n_jobs: LightGBM ``num_threads`` (``None``: LightGBM's default).
         params: more LightGBM parameters, passed through; they win over the above.
@@ -433,7 +437,7 @@ class LGBMWealthClassifier(_WealthClassifier):
         n_estimators: int = 300,
         learning_rate: float = 0.05,
         num_leaves: int = 15,
-        early_stopping_rounds: int | None = 50,
+        early_stopping_rounds: int | None = 100,
         random_state: int = 0,
         n_jobs: int | None = None,
         params: dict[str, Any] | None = None,
