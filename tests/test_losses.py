@@ -7,11 +7,11 @@ import warnings
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import LOSS_CASES, case_loss
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from boostobj.losses import LOSSES, Loss, WeightedLogistic, get_loss
-from conftest import LOSS_CASES, case_loss
 
 # Independent formulas of each loss in SymPy: (margin f, log payoff r, weight scale c) -> L.
 f_, r_, c_ = sp.symbols("f r c", real=True)

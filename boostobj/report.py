@@ -1,0 +1,434 @@
+"""The record of a ``boostobj tune`` run: ``report.json``, ``report.md`` and PNG plots.
+
+:func:`build_report` collects the numbers (log-wealth from :class:`~boostobj.tuning.TuneResult`,
+the Bayes policy's from :func:`~boostobj.datasets.bayes_log_wealth` when the data are synthetic)
+into one JSON-serialisable dict; :func:`render_markdown` and the plots read that dict and the
+per-row :class:`SplitEval`, so the three outputs never disagree.
+
+matplotlib is imported only when a plot is drawn, and figures are drawn on the Agg canvas
+directly (no ``pyplot``), so plotting needs no display and changes no global backend.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .datasets import bayes_log_wealth
+from .metrics import threshold_curve
+from .stats import bootstrap_log_wealth
+
+if TYPE_CHECKING:
+    import optuna
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .tuning import TuneResult
+
+__all__ = [
+    "PLOTS",
+    "SplitEval",
+    "build_report",
+    "plot_cumulative_log_wealth",
+    "plot_optimization_history",
+    "plot_threshold_curve",
+    "render_markdown",
+    "wealth_multiple",
+    "write_report",
+]
+
+#: Confidence level of the bootstrap interval of the model's margin over the best trivial policy.
+LEVEL = 0.95
+#: The plots :func:`write_report` draws, by file name.
+PLOTS = ("threshold_curve.png", "cumulative_log_wealth.png", "optimization_history.png")
+
+_POLICY_LABELS = {
+    "model": "model",
+    "take_all": "take every row",
+    "take_none": "take no row",
+    "bayes": "Bayes policy (E[log p | x] > 0)",
+}
+
+
+@dataclass(frozen=True)
+class SplitEval:
+    """The tuned model's per-row results on one split, for the report and its plots.
+
+    Args:
+        log_p: ``log p`` per row.
+        score: the model's probability per row (``predict_proba(X)[:, 1]``).
+        take: the model's decisions (``predict(X)``), 0/1 or boolean.
+        expected_log_payoff: ``E[log p | x]`` when known (synthetic data); gives the Bayes policy.
+        time: decision time per row (numeric or ``datetime64``), for the cumulative plot.
+    """
+
+    log_p: NDArray[np.float64]
+    score: NDArray[np.float64]
+    take: NDArray[Any]
+    expected_log_payoff: NDArray[np.float64] | None = None
+    time: NDArray[Any] | None = None
+
+
+def wealth_multiple(log_wealth: float) -> float:
+    """``exp(log_wealth)``, or ``inf`` where that overflows a float."""
+    try:
+        return math.exp(log_wealth)
+    except OverflowError:
+        return math.inf
+
+
+def _split_section(metrics: dict[str, Any], ev: SplitEval) -> dict[str, Any]:
+    log_wealth = {k: float(metrics[k]) for k in ("model", "take_all", "take_none")}
+    if ev.expected_log_payoff is not None:
+        log_wealth["bayes"] = bayes_log_wealth(ev.log_p, ev.expected_log_payoff)
+    return {
+        "n_rows": int(metrics["n_rows"]),
+        "n_taken": int(metrics["n_taken"]),
+        "log_wealth": log_wealth,
+        "wealth_multiple": {k: wealth_multiple(v) for k, v in log_wealth.items()},
+    }
+
+
+def _verdict(
+    section: dict[str, Any], ev: SplitEval, split: str, leaks: list[str]
+) -> dict[str, Any]:
+    """Did the model beat the best trivial policy on ``split``, and is the margin beyond noise?
+
+    The margin's interval is a paired bootstrap (:func:`~boostobj.stats.bootstrap_log_wealth`)
+    of model minus that policy over the split's rows; rows that share a time are resampled
+    together.
+    """
+    lw = section["log_wealth"]
+    best = "take_all" if lw["take_all"] > lw["take_none"] else "take_none"
+    baseline = np.full(ev.log_p.size, best == "take_all")
+    ci = bootstrap_log_wealth(
+        ev.log_p, ev.take, baseline_take=baseline, block=ev.time, seed=0, level=LEVEL
+    )
+    beat = ci.estimate > 0
+    interval = f"{100 * LEVEL:.0f}% bootstrap interval of the margin {ci.low:.4f} to {ci.high:.4f}"
+    sentence = (
+        f"On the {split} rows the model {'beat' if beat else 'did not beat'} the best trivial "
+        f"policy ({_POLICY_LABELS[best]}): log-wealth {lw['model']:.4f} against {lw[best]:.4f}"
+    )
+    if beat and ci.low > 0:
+        sentence += f" ({interval}, above 0: the lead is unlikely to be luck)."
+    elif beat:
+        sentence += f", but the {interval} includes 0: the lead may be luck."
+    else:
+        taking = {"take_all": "Taking every row", "take_none": "Taking no row"}[best]
+        sentence += (
+            f" ({interval}). {taking} would have done at least as well: do not act on this model."
+        )
+    if split == "valid":
+        sentence += (
+            " There is no test split: the validation rows chose the threshold and the "
+            "hyperparameters, so this comparison flatters the model."
+        )
+    if "bayes" in lw and lw["bayes"] > 0:
+        sentence += (
+            f" The Bayes policy earned {lw['bayes']:.4f}; the model reached "
+            f"{100 * lw['model'] / lw['bayes']:.0f}% of it."
+        )
+    if leaks:
+        sentence += (
+            f" But {', '.join(map(repr, leaks))} look{'s' if len(leaks) == 1 else ''} like "
+            "a leak of the payoff (see the warnings): until it is left out, this result means "
+            "nothing."
+        )
+    return {
+        "split": split,
+        "best_trivial": best,
+        "beat_best_trivial": bool(beat),
+        "margin": ci.estimate,
+        "margin_interval": [ci.low, ci.high],
+        "margin_interval_level": LEVEL,
+        "margin_p_not_better": ci.p_not_better,
+        "sentence": sentence,
+    }
+
+
+def _study_section(study: optuna.Study) -> dict[str, Any]:
+    from optuna.trial import TrialState
+
+    trials = study.trials
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    best = study.best_trial if complete else None
+    return {
+        "name": study.study_name,
+        "direction": study.direction.name.lower(),
+        "n_trials": len(trials),
+        "n_complete": len(complete),
+        "n_pruned": sum(t.state == TrialState.PRUNED for t in trials),
+        "best_trial": None if best is None else best.number,
+        "best_value": None if best is None else float(best.value),  # type: ignore[arg-type]
+    }
+
+
+def build_report(
+    result: TuneResult,
+    *,
+    valid: SplitEval,
+    test: SplitEval | None,
+    run: dict[str, Any],
+) -> dict[str, Any]:
+    """Collect a run's numbers into one JSON-serialisable dict (non-finite floats kept as floats).
+
+    Args:
+        result: what :func:`boostobj.tuning.tune` returned.
+        valid: per-row results on the validation split.
+        test: per-row results on the test split, or ``None`` without one.
+        run: how the run was set up (data, booster, storage, ...); stored under its own keys.
+    """
+    splits = {"valid": _split_section(result.valid, valid)}
+    if test is not None and result.test is not None:
+        splits["test"] = _split_section(result.test, test)
+    final, final_ev = ("test", test) if "test" in splits else ("valid", valid)
+    return {
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **run,
+        "threshold": float(result.threshold),
+        "best_params": dict(result.best_params),
+        "study": {**_study_section(result.study), "storage": run.get("storage")},
+        "valid": splits["valid"],
+        "test": splits.get("test"),
+        "verdict": _verdict(splits[final], final_ev, final, run["data"].get("suspected_leaks", [])),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """Strict JSON: numpy scalars to Python, non-finite floats to ``None``."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# -- markdown -----------------------------------------------------------------------------------
+def _num(x: float | None, fmt: str = ".4f") -> str:
+    return "n/a" if x is None else format(x, fmt)
+
+
+def _threshold_text(t: float) -> str:
+    if t >= 1:  # probabilities never exceed 1: the policy takes nothing
+        return f"{t:g} (takes no row)"
+    if t <= 0:
+        return f"{t:g} (takes every row)"
+    return f"{t:.4f}"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """``report.md``: the verdict, the data, the tuned model, a log-wealth table and the plots."""
+    data, study = report["data"], report["study"]
+    lines = [
+        "# boostobj tune report",
+        "",
+        f"Created {report['created_utc']} with boostobj {report['boostobj_version']}.",
+        "",
+        "## Verdict",
+        "",
+        report["verdict"]["sentence"],
+        "",
+        "## Data",
+        "",
+        f"- Source: {data['source']}",
+        f"- Payoff column: `{data['payoff_column']}` (multiplier p > 0; 1 = break-even)",
+        f"- Split: {data['split_method']}; rows "
+        + ", ".join(f"{k} {v}" for k, v in data["n_rows"].items()),
+        f"- Features ({len(data['features'])}): " + ", ".join(f"`{c}`" for c in data["features"]),
+    ]
+    if data.get("ignored_columns"):
+        lines.append(
+            "- Ignored (not numeric): " + ", ".join(f"`{c}`" for c in data["ignored_columns"])
+        )
+    for warning in report.get("warnings", []):
+        lines.append(f"- **Warning:** {warning}")
+    lines += [
+        "",
+        "## Model",
+        "",
+        f"- Booster: {report['booster']}, at most {report['n_estimators']} trees",
+        f"- Threshold: take a row when the predicted probability is >= "
+        f"{_threshold_text(report['threshold'])}",
+        f"- Best parameters: `{json.dumps(report['best_params'], sort_keys=True)}`",
+        f"- Trials: {study['n_trials']} ({study['n_complete']} complete, {study['n_pruned']} "
+        f"pruned); best trial "
+        f"{study['best_trial']} with value {_num(study['best_value'])}",
+        f"- Study `{study['name']}` in `{study['storage']}`"
+        + (f"; browse it with `optuna-dashboard {study['storage']}`" if study["storage"] else ""),
+        f"- Model folder: `{report['model_dir']}`; apply it with "
+        f"`boostobj predict {report['model_dir']} DATA --out predictions.csv` or load it with "
+        f"`boostobj.load_model`",
+        "",
+        "## Log-wealth",
+        "",
+        "Log-wealth is the sum of log p over the rows taken; the wealth multiple is its exp.",
+        "",
+    ]
+    splits = [s for s in ("valid", "test") if report[s] is not None]
+    header = "| policy | " + " | ".join(f"{s} log-wealth | {s} wealth multiple" for s in splits)
+    lines += [header + " |", "|---" * (1 + 2 * len(splits)) + "|"]
+    for key, label in _POLICY_LABELS.items():
+        if key not in report["valid"]["log_wealth"]:
+            continue
+        cells = []
+        for s in splits:
+            lw, mult = report[s]["log_wealth"][key], report[s]["wealth_multiple"][key]
+            cells += [_num(lw), _num(mult, ".4g")]
+        if key == "model":
+            label += (
+                " ("
+                + ", ".join(
+                    f"{s}: {report[s]['n_taken']} of {report[s]['n_rows']} rows" for s in splits
+                )
+                + ")"
+            )
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "The validation rows chose the threshold and the hyperparameters, so the model's "
+        "validation log-wealth is optimistic; the test rows were not used for any choice.",
+        "",
+    ]
+    plots = report.get("plots", [])
+    if plots:
+        lines += ["## Plots", ""]
+        lines += [f"![{Path(p).stem.replace('_', ' ')}]({p})" for p in plots]
+        lines.append("")
+    return "\n".join(lines)
+
+
+# -- plots --------------------------------------------------------------------------------------
+def _figure(title: str) -> tuple[Figure, Axes]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.5, 4.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return fig, ax
+
+
+def plot_threshold_curve(ev: SplitEval, threshold: float, path: str | Path) -> None:
+    """Validation log-wealth of every threshold policy, with the chosen threshold marked."""
+    curve = threshold_curve(ev.score, ev.log_p)
+    # Ascending thresholds; the infinite ends (take all / take none) drawn at the axis ends.
+    x, y = curve.thresholds[::-1].copy(), curve.log_wealth[::-1]
+    finite = x[np.isfinite(x)]
+    lo = min(0.0, float(finite.min())) if finite.size else 0.0
+    hi = max(1.0, float(finite.max())) if finite.size else 1.0
+    x[x == -np.inf], x[x == np.inf] = lo, hi
+    fig, ax = _figure("Validation log-wealth by threshold")
+    ax.step(x, y, where="post", label="take rows with probability >= threshold")
+    ax.axhline(0.0, color="grey", linestyle=":", label="take no row")
+    ax.axhline(float(y[0]), color="tab:red", linestyle="--", label="take every row")
+    ax.axvline(
+        min(max(threshold, lo), hi),
+        color="black",
+        label=f"chosen threshold {threshold:.4g}",
+    )
+    ax.set_xlabel("threshold on predicted probability")
+    ax.set_ylabel("log-wealth (sum of log p taken)")
+    ax.legend(loc="best", fontsize="small")
+    fig.savefig(path, dpi=100)
+
+
+def plot_cumulative_log_wealth(ev: SplitEval, path: str | Path, *, split: str = "test") -> None:
+    """Cumulative log-wealth over the rows (or over time) of the model, take-all and Bayes.
+
+    With a time column, rows that share a time count as one step, drawn at that time.
+    """
+    n = ev.log_p.size
+    order = np.arange(n) if ev.time is None else np.argsort(ev.time, kind="stable")
+    x = np.arange(1, n + 1) if ev.time is None else ev.time[order]
+    last = np.append(x[1:] != x[:-1], True)  # the last row of each distinct time
+    r = ev.log_p[order]
+    curves = {  # label: (rows taken, None for all; colour)
+        "model": (np.asarray(ev.take, dtype=bool)[order], "tab:blue"),
+        "take every row": (None, "tab:red"),
+    }
+    if ev.expected_log_payoff is not None:
+        curves["Bayes policy"] = (np.asarray(ev.expected_log_payoff)[order] > 0, "tab:green")
+    fig, ax = _figure(f"Cumulative log-wealth on the {split} rows")
+    for label, (take, color) in curves.items():
+        wealth = np.cumsum(r if take is None else np.where(take, r, 0.0))
+        ax.step(x[last], wealth[last], where="post", label=label, color=color, linewidth=1.2)
+    ax.axhline(0.0, color="grey", linestyle=":", label="take no row")
+    if np.issubdtype(x.dtype, np.datetime64):
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+        locator = AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.set_xlabel(f"{split} row" if ev.time is None else "decision time")
+    ax.set_ylabel("cumulative log-wealth")
+    ax.legend(loc="best", fontsize="small")
+    fig.savefig(path, dpi=100)
+
+
+def plot_optimization_history(study: optuna.Study, path: str | Path) -> None:
+    """Value of each complete trial and the best value so far (pruned trials are counted only)."""
+    from matplotlib.ticker import MaxNLocator
+    from optuna.study import StudyDirection
+    from optuna.trial import TrialState
+
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    n_pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
+    number = np.array([t.number for t in done])
+    value = np.array([t.value for t in done], dtype=np.float64)
+    maximize = study.direction == StudyDirection.MAXIMIZE
+    best = (np.fmax if maximize else np.fmin).accumulate(value) if value.size else value
+    fig, ax = _figure(f"Optimisation history of study {study.study_name!r}")
+    label = "complete trial" + (f" ({n_pruned} pruned trials not shown)" if n_pruned else "")
+    ax.scatter(number, value, s=18, alpha=0.7, label=label)
+    ax.step(number, best, where="post", color="tab:orange", label="best so far")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("trial")
+    ax.set_ylabel("trial value (validation log-wealth)")
+    ax.legend(loc="best", fontsize="small")
+    fig.savefig(path, dpi=100)
+
+
+def write_report(
+    out_dir: str | Path,
+    result: TuneResult,
+    *,
+    valid: SplitEval,
+    test: SplitEval | None,
+    run: dict[str, Any],
+    plots: bool = True,
+) -> dict[str, Any]:
+    """Write ``report.json``, ``report.md`` and (if ``plots``) the :data:`PLOTS` into ``out_dir``.
+
+    The cumulative plot uses the test split, or the validation split without one. Returns the
+    report dict (as written, before non-finite floats become ``null``).
+    """
+    out = Path(out_dir)
+    report = build_report(result, valid=valid, test=test, run=run)
+    report["plots"] = []
+    if plots:
+        threshold_png, cumulative_png, history_png = (out / name for name in PLOTS)
+        plot_threshold_curve(valid, result.threshold, threshold_png)
+        if test is not None and report["test"] is not None:
+            plot_cumulative_log_wealth(test, cumulative_png, split="test")
+        else:
+            plot_cumulative_log_wealth(valid, cumulative_png, split="valid")
+        plot_optimization_history(result.study, history_png)
+        report["plots"] = list(PLOTS)
+    text = json.dumps(_jsonable(report), indent=2, allow_nan=False)
+    (out / "report.json").write_text(text + "\n")
+    (out / "report.md").write_text(render_markdown(report))
+    return report

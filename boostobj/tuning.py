@@ -1,0 +1,727 @@
+"""Optuna tuning of booster hyperparameters and of the decision threshold, resumable.
+
+Two entry points:
+
+- :func:`tune`: search booster hyperparameters of :class:`~boostobj.XGBWealthClassifier` or
+  :class:`~boostobj.LGBMWealthClassifier` to maximise validation log-wealth, then refit the
+  best and choose its probability threshold on the validation set. The test set, if given, is
+  only scored at the end.
+- :func:`tune_threshold`: a one-parameter study over the threshold of fixed scores. It exists
+  to measure Optuna against the exact answer, :func:`boostobj.metrics.best_threshold`, which
+  should be used in practice: it is exact and costs one sort.
+
+Both are resumable. ``storage`` (see :func:`make_storage`) is a SQLite file, a journal file or
+an RDB URL; every finished trial is committed there, so a killed process loses only the trial
+it was running (left in state RUNNING, ignored by the sampler and by ``best_trial``). Calling
+again with the same ``storage`` and ``study_name`` adds ``n_trials`` more; the sampler seed of
+a resumed session is mixed with the number of trials already stored, so it does not repeat
+earlier proposals. Several processes may share one journal file (or a server database) to
+search in parallel; give each its own ``seed``, or processes starting together propose the
+same points (and each fresh :func:`tune` study may enqueue the default trial once per
+process).
+
+Optuna logging: both functions set Optuna's verbosity to ``optuna_verbosity`` (default
+``WARNING``: no line per trial) for their duration and restore it afterwards; pass ``None`` to
+leave it alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import optuna
+from numpy.typing import ArrayLike, NDArray
+
+from ._validation import check_same_length, log_payoff
+from .metrics import best_threshold, log_wealth, threshold_curve, trivial_policies
+
+if TYPE_CHECKING:
+    from .sklearn import _WealthClassifier
+
+__all__ = [
+    "BOOSTERS",
+    "DEFAULT_PARAMS",
+    "TuneResult",
+    "make_storage",
+    "search_space",
+    "tune",
+    "tune_threshold",
+]
+
+#: Booster names accepted by :func:`tune`.
+BOOSTERS = ("xgboost", "lightgbm")
+
+#: The first trial of a fresh :func:`tune` study: the estimators' defaults, so the tuned model
+#: is never worse on validation than the untuned one. LightGBM's ``lambda_l2`` default is 0,
+#: below the log-scale range; 1e-3 stands in for it.
+DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
+    "xgboost": {
+        "learning_rate": 0.05,
+        "max_depth": 4,
+        "min_child_weight": 1.0,
+        "subsample": 1.0,
+        "colsample_bytree": 1.0,
+        "reg_lambda": 1.0,
+    },
+    "lightgbm": {
+        "learning_rate": 0.05,
+        "num_leaves": 15,
+        "min_sum_hessian_in_leaf": 1e-3,
+        "bagging_fraction": 1.0,
+        "feature_fraction": 1.0,
+        "lambda_l2": 1e-3,
+    },
+}
+
+_JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+#: Walk-forward folds early-stop on the most recent share of their own (past) training rows.
+_WF_EARLY_STOP_FRACTION = 0.2
+_CONFIG_ATTR = "boostobj_config"
+
+
+# -- storage ---------------------------------------------------------------------------------
+def make_storage(
+    storage: str | os.PathLike[str] | optuna.storages.BaseStorage | None,
+) -> optuna.storages.BaseStorage | None:
+    """Turn a storage spec into an Optuna storage.
+
+    Args:
+        storage: one of
+
+            - ``None``: in memory (``None`` is returned; nothing survives the process);
+            - an Optuna ``BaseStorage``: returned as is;
+            - a URL string containing ``://`` (``sqlite:///study.db``,
+              ``postgresql://user@host/db``): an ``RDBStorage``;
+            - a path ending in ``.db``, ``.sqlite`` or ``.sqlite3``: SQLite at its absolute
+              path;
+            - a path ending in ``.log``, ``.journal`` or ``.jsonl``: a ``JournalStorage`` on
+              that file, safe for several processes on one machine (file lock).
+
+    SQLite connections wait up to 60 s for a lock, but SQLite serialises writers; prefer a
+    journal file for parallel processes. The folder of a file path must exist.
+
+    Raises:
+        ValueError: for anything else, naming the accepted forms.
+        FileNotFoundError: when the folder of a file path does not exist.
+    """
+    if storage is None or isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    if isinstance(storage, str) and "://" in storage:
+        return _rdb_storage(storage)
+    if not isinstance(storage, (str, os.PathLike)) or not os.fspath(storage):
+        raise ValueError(f"storage must be None, a path or a URL; got {storage!r}")
+    path = Path(os.fspath(storage)).expanduser().resolve()
+    suffix = path.suffix.lower()
+    if suffix not in _JOURNAL_SUFFIXES + _SQLITE_SUFFIXES:
+        raise ValueError(
+            f"cannot tell the storage kind of {os.fspath(storage)!r}: give an RDB URL "
+            "(containing '://', e.g. 'sqlite:///study.db' or 'postgresql://host/db'), a SQLite "
+            f"file ending in {'/'.join(_SQLITE_SUFFIXES)}, a journal file ending in "
+            f"{'/'.join(_JOURNAL_SUFFIXES)}, an optuna BaseStorage, or None (in memory)"
+        )
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder {path.parent} of storage {path.name} does not exist")
+    if suffix in _SQLITE_SUFFIXES:
+        return make_storage(f"sqlite:///{path}")
+    backend = optuna.storages.journal.JournalFileBackend(str(path))
+    return optuna.storages.JournalStorage(backend)
+
+
+#: Messages of the schema-creation race between processes opening one fresh database.
+_SCHEMA_RACE = ("already exists", "UNIQUE constraint failed", "duplicate key")
+
+
+def _rdb_storage(url: str, attempts: int = 5) -> optuna.storages.RDBStorage:
+    """``RDBStorage(url)``, retried while another process is creating the same tables.
+
+    Several processes opening one fresh database race to create Optuna's tables, and the
+    losers fail with "table ... already exists" (optuna/optuna#1092). Once the winner has
+    committed, a retry finds the tables and succeeds.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, **kwargs)
+        except DBAPIError as exc:
+            if attempt == attempts - 1 or not any(m in str(exc) for m in _SCHEMA_RACE):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def _optuna_verbosity(level: int | None) -> Iterator[None]:
+    if level is None:
+        yield
+        return
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(level)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
+def _fingerprint(*arrays: NDArray[Any]) -> str:
+    """A short digest of the data, to refuse resuming a study on different data."""
+    h = hashlib.blake2b(digest_size=12)
+    for a in arrays:
+        c = np.ascontiguousarray(a)
+        h.update(f"{c.dtype.str}{c.shape}".encode())
+        h.update(memoryview(c).cast("B"))
+    return h.hexdigest()
+
+
+def _bind_study(study: optuna.Study, config: dict[str, Any], what: str) -> None:
+    """Record ``config`` on a fresh study; refuse to resume one run with another config."""
+    found = study.user_attrs.get(_CONFIG_ATTR)
+    if found is None and not study.trials:
+        study.set_user_attr(_CONFIG_ATTR, config)
+        return
+    if found != config:
+        diff = (
+            "it was not created by boostobj"
+            if found is None
+            else ", ".join(
+                f"{k}: stored {found.get(k)!r}, now {config.get(k)!r}"
+                for k in sorted(set(found) | set(config))
+                if found.get(k) != config.get(k)
+            )
+        )
+        raise ValueError(
+            f"study {study.study_name!r} in this storage cannot be resumed by {what} ({diff}); "
+            "its trials would not be comparable. Use another study_name or storage."
+        )
+
+
+def _create_study(
+    storage: Any,
+    study_name: str | None,
+    seed: int,
+    load_if_exists: bool,
+    pruner: optuna.pruners.BasePruner | None = None,
+) -> optuna.Study:
+    """Create or load a maximising study with a seeded TPE sampler.
+
+    A resumed study gets the seed mixed with its number of trials: the same ``seed`` would
+    restart TPE's random start-up draws and repeat the earlier session's first proposals.
+    """
+    study = optuna.create_study(
+        storage=make_storage(storage),
+        study_name=study_name,
+        direction="maximize",
+        load_if_exists=load_if_exists,
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=pruner,
+    )
+    n_existing = len(study.get_trials(deepcopy=False))
+    if n_existing:
+        mixed = int(np.random.SeedSequence([seed, n_existing]).generate_state(1)[0])
+        study.sampler = optuna.samplers.TPESampler(seed=mixed)
+    return study
+
+
+def _check_n_trials(n_trials: int | None) -> None:
+    if n_trials is not None and (isinstance(n_trials, bool) or int(n_trials) != n_trials):
+        raise ValueError(f"n_trials must be an integer; got {n_trials!r}")
+    if n_trials is not None and n_trials < 0:
+        raise ValueError(f"n_trials must be >= 0; got {n_trials}")
+
+
+# -- threshold study -------------------------------------------------------------------------
+def tune_threshold(
+    scores: ArrayLike,
+    log_payoff: ArrayLike,
+    n_trials: int = 100,
+    *,
+    storage: str | os.PathLike[str] | optuna.storages.BaseStorage | None = None,
+    study_name: str | None = None,
+    seed: int = 0,
+    load_if_exists: bool = True,
+    optuna_verbosity: int | None = optuna.logging.WARNING,
+) -> optuna.Study:
+    """Search the threshold of fixed scores with Optuna (TPE); a benchmark for the exact search.
+
+    The study maximises ``log_wealth(log_payoff, scores >= threshold)`` over one parameter,
+    ``"threshold"``, suggested uniformly in ``[min(scores), max(scores)]``. Taking no row lies
+    outside that range; the study's user attrs hold ``take_all``, ``take_none`` (0),
+    ``exact_best`` (the optimum :func:`~boostobj.metrics.best_threshold` finds) and ``n_rows``.
+    Each trial also stores ``n_taken``.
+
+    Cost: :func:`~boostobj.metrics.threshold_curve` (one sort, one cumsum) and ``np.unique`` run
+    once; a trial is one ``np.searchsorted``, ``O(log n)``. Optuna's own overhead per trial
+    (TPE, storage) is far larger.
+
+    Trials needed, measured on 60 problems (seeds 0-9 at 10k, 100k and 1M rows; scores are
+    ``E[log p | x]`` of :func:`~boostobj.datasets.make_betting_market` plus Gaussian noise of
+    the same spread, or a linear synthetic signal): the first trial within 1% of the exact
+    optimum's magnitude came after a median of 42 trials and at most 274, so **300 trials**
+    reached it on every problem (the default 100 on 46 of 60). Small samples are slowest
+    (10k rows: median about 130; 1M rows: median 19, at most 55), because their curve is
+    jagged on the scale of 1%. Use :func:`~boostobj.metrics.best_threshold` in practice: it
+    is exact and cheaper.
+
+    Args:
+        scores: one score per row (margins or probabilities), finite.
+        log_payoff: ``log p`` per row, finite.
+        n_trials: trials to add to the study (Optuna semantics: more trials on resume).
+        storage: see :func:`make_storage`; ``None`` keeps the study in memory.
+        study_name: needed to resume a stored study.
+        seed: TPE sampler seed.
+        load_if_exists: resume a stored study with that name instead of raising.
+        optuna_verbosity: Optuna log level during the call; ``None`` leaves it alone.
+
+    Raises:
+        ValueError: NaN or infinite values, empty or mismatched inputs, or a stored study of
+            that name that was run on other data.
+    """
+    _check_n_trials(n_trials)
+    curve = threshold_curve(scores, log_payoff)  # validates: 1-D, non-empty, no NaN, lengths
+    s = np.asarray(scores, dtype=np.float64)
+    r = np.asarray(log_payoff, dtype=np.float64)
+    if not np.isfinite(s).all():
+        raise ValueError("scores must be finite: the threshold range is [min(scores), max(scores)]")
+    levels = np.unique(s)  # ascending distinct scores; curve point k takes the top k of them
+    assert levels.size + 1 == curve.log_wealth.size
+    lo, hi = float(levels[0]), float(levels[-1])
+    exact = best_threshold(s, r)
+    trivial = trivial_policies(r)
+
+    def objective(trial: optuna.Trial) -> float:
+        t = trial.suggest_float("threshold", lo, hi)
+        k = levels.size - int(np.searchsorted(levels, t, side="left"))  # levels >= t
+        trial.set_user_attr("n_taken", int(curve.n_taken[k]))
+        return float(curve.log_wealth[k])
+
+    with _optuna_verbosity(optuna_verbosity):
+        study = _create_study(storage, study_name, seed, load_if_exists)
+        _bind_study(
+            study, {"kind": "threshold", "data": _fingerprint(s, r)}, "tune_threshold on these data"
+        )
+        if "n_rows" not in study.user_attrs:
+            study.set_user_attr("take_all", trivial["take_all"])
+            study.set_user_attr("take_none", trivial["take_none"])
+            study.set_user_attr("exact_best", exact.log_wealth)
+            study.set_user_attr("n_rows", int(s.size))
+        study.optimize(objective, n_trials=n_trials)
+    return study
+
+
+# -- booster study ---------------------------------------------------------------------------
+def search_space(trial: optuna.Trial, booster: str) -> dict[str, Any]:
+    """Suggest one point of the search space; keys are the booster's own parameter names.
+
+    XGBoost: ``learning_rate`` log [0.01, 0.3], ``max_depth`` [2, 8], ``min_child_weight`` log
+    [1e-3, 10], ``subsample`` and ``colsample_bytree`` [0.5, 1], ``reg_lambda`` log [1e-3, 10].
+    LightGBM: the same with ``num_leaves`` log [4, 128], ``min_sum_hessian_in_leaf``,
+    ``bagging_fraction`` (with ``bagging_freq=1`` added at fit time: without it LightGBM
+    ignores the fraction), ``feature_fraction`` and ``lambda_l2``. Hessian bounds are
+    meaningful because the estimators scale weights ``|log p|`` to mean 1.
+    """
+    booster = _check_booster(booster)
+    lr = trial.suggest_float("learning_rate", 0.01, 0.3, log=True)
+    if booster == "xgboost":
+        return {
+            "learning_rate": lr,
+            "max_depth": trial.suggest_int("max_depth", 2, 8),
+            "min_child_weight": trial.suggest_float("min_child_weight", 1e-3, 10.0, log=True),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.5, 1.0),
+            "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+        }
+    return {
+        "learning_rate": lr,
+        "num_leaves": trial.suggest_int("num_leaves", 4, 128, log=True),
+        "min_sum_hessian_in_leaf": trial.suggest_float(
+            "min_sum_hessian_in_leaf", 1e-3, 10.0, log=True
+        ),
+        "bagging_fraction": trial.suggest_float("bagging_fraction", 0.5, 1.0),
+        "feature_fraction": trial.suggest_float("feature_fraction", 0.5, 1.0),
+        "lambda_l2": trial.suggest_float("lambda_l2", 1e-3, 10.0, log=True),
+    }
+
+
+def _check_booster(booster: str) -> str:
+    if booster not in BOOSTERS:
+        raise ValueError(f"unknown booster {booster!r}; choose one of {', '.join(BOOSTERS)}")
+    return booster
+
+
+def _make_estimator(
+    booster: str,
+    params: dict[str, Any],
+    *,
+    n_estimators: int,
+    early_stopping_rounds: int | None,
+    seed: int,
+    n_jobs: int | None,
+) -> _WealthClassifier:
+    from .sklearn import LGBMWealthClassifier, XGBWealthClassifier
+
+    rest = dict(params)
+    common: dict[str, Any] = {
+        "n_estimators": n_estimators,
+        "early_stopping_rounds": early_stopping_rounds,
+        "random_state": seed,
+        "n_jobs": n_jobs,
+        "learning_rate": rest.pop("learning_rate"),
+    }
+    if booster == "xgboost":
+        return XGBWealthClassifier(max_depth=rest.pop("max_depth"), params=rest, **common)
+    rest["bagging_freq"] = 1
+    return LGBMWealthClassifier(num_leaves=rest.pop("num_leaves"), params=rest, **common)
+
+
+def _pruning_callback(booster: str, trial: optuna.Trial, every: int = 1) -> Any:
+    """A booster callback that reports validation log-wealth to ``trial`` every ``every`` rounds.
+
+    The value is the estimator's eval metric ``log_wealth`` (at probability 0.5) on the last
+    eval set; the step is the 0-based boosting round (0, every, 2 * every, ...). Raises
+    ``optuna.TrialPruned`` when the pruner says so; both boosters let the exception through.
+    Each report is a storage write and ``should_prune`` a read: about 40 ms on SQLite.
+    """
+
+    def report(step: int, value: float) -> None:
+        if step % every:
+            return
+        trial.report(value, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at boosting round {step}")
+
+    if booster == "xgboost":
+        import xgboost as xgb
+
+        class _Report(xgb.callback.TrainingCallback):
+            def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+                if evals_log:
+                    last = evals_log[list(evals_log)[-1]]
+                    report(epoch, float(last["log_wealth"][-1]))
+                return False
+
+        return _Report()
+
+    def lgb_callback(env: Any) -> None:
+        values = [v for _, name, v, *_ in env.evaluation_result_list if name == "log_wealth"]
+        if values:
+            report(env.iteration - env.begin_iteration, float(values[-1]))
+
+    lgb_callback.order = 25  # type: ignore[attr-defined]  # after recording, before stopping
+    return lgb_callback
+
+
+def _clip_threshold(t: float) -> float:
+    """Map ``best_threshold``'s ``+-inf`` to the probabilities 1 (take none) and 0 (take all).
+
+    ``metrics.decide`` treats ``threshold >= 1`` as take nothing and ``<= 0`` as take
+    everything, so the policy is unchanged and the number stays JSON-safe.
+    """
+    return float(min(max(t, 0.0), 1.0))
+
+
+def _proba(model: _WealthClassifier, X: Any) -> NDArray[np.float64]:
+    return model.predict_proba(X)[:, 1]
+
+
+def _report(model: _WealthClassifier, X: Any, r: NDArray[np.float64]) -> dict[str, float]:
+    take = model.predict(X).astype(bool)
+    trivial = trivial_policies(r)
+    return {
+        "model": log_wealth(r, take),
+        "take_all": trivial["take_all"],
+        "take_none": trivial["take_none"],
+        "n_taken": int(take.sum()),
+        "n_rows": int(r.size),
+    }
+
+
+@dataclass
+class TuneResult:
+    """What :func:`tune` returns.
+
+    Attributes:
+        model: the best parameters refitted on train (early-stopped on valid), with
+            ``model.threshold`` set to :attr:`threshold`.
+        threshold: probability threshold chosen on validation only (1.0: take nothing,
+            0.0: take everything).
+        study: the Optuna study (all trials, also those of earlier sessions).
+        best_params: booster hyperparameters of the best trial (booster's own names).
+        valid: log-wealth on valid of ``model`` (``"model"``), of taking every row and of
+            none, with ``n_taken`` and ``n_rows``. Optimistic: the threshold was chosen on
+            these rows.
+        test: the same on the test set, or ``None``. The only honest estimate.
+    """
+
+    model: Any
+    threshold: float
+    study: optuna.Study
+    best_params: dict[str, Any]
+    valid: dict[str, float]
+    test: dict[str, float] | None
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-serialisable summary (no model or study objects)."""
+        states = [t.state for t in self.study.get_trials(deepcopy=False)]
+        best = self.study.best_trial
+        return {
+            "booster": self.model.booster_name,
+            "study_name": self.study.study_name,
+            "threshold": float(self.threshold),
+            "n_rounds": int(self.model.n_rounds_),
+            "best_params": dict(self.best_params),
+            "best_trial": int(best.number),
+            "best_value": float(best.value),  # type: ignore[arg-type]
+            "n_trials": states.count(optuna.trial.TrialState.COMPLETE),
+            "n_pruned": states.count(optuna.trial.TrialState.PRUNED),
+            "n_failed": states.count(optuna.trial.TrialState.FAIL),
+            "valid": dict(self.valid),
+            "test": None if self.test is None else dict(self.test),
+        }
+
+
+def _walk_forward_value(
+    trial: optuna.Trial,
+    make: Callable[[], _WealthClassifier],
+    X: NDArray[np.float64],
+    p: NDArray[np.float64],
+    r: NDArray[np.float64],
+    n_splits: int,
+) -> float:
+    """Sum over folds of the log-wealth of out-of-fold decisions (see :func:`tune`)."""
+    blocks = np.array_split(np.arange(r.size), n_splits + 1)
+    oof_prob: list[NDArray[np.float64]] = []
+    oof_r: list[NDArray[np.float64]] = []
+    folds, thresholds, rounds = [], [], []
+    total = 0.0
+    for k in range(1, n_splits + 1):
+        past = np.concatenate(blocks[:k])
+        n_fit = past.size - max(1, round(_WF_EARLY_STOP_FRACTION * past.size))
+        fit_idx, es_idx = past[:n_fit], past[n_fit:]
+        model = make().fit(X[fit_idx], p[fit_idx], eval_set=[(X[es_idx], p[es_idx])])
+        prob = _proba(model, X[blocks[k]])
+        t = 0.5  # fold 1: no past predictions yet, so the Bayes cut
+        if k > 1:
+            t = best_threshold(np.concatenate(oof_prob), np.concatenate(oof_r)).threshold
+        fold = log_wealth(r[blocks[k]], prob >= t)
+        total += fold
+        folds.append(fold)
+        thresholds.append(_clip_threshold(t))
+        rounds.append(int(model.n_rounds_))
+        oof_prob.append(prob)
+        oof_r.append(r[blocks[k]])
+        trial.report(total, k)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after fold {k}")
+    trial.set_user_attr("fold_log_wealth", folds)
+    trial.set_user_attr("fold_threshold", thresholds)
+    trial.set_user_attr("n_rounds", rounds)
+    return total
+
+
+def tune(
+    X_train: Any,
+    p_train: ArrayLike,
+    X_valid: Any,
+    p_valid: ArrayLike,
+    *,
+    booster: str = "xgboost",
+    n_trials: int | None = 20,
+    timeout: float | None = None,
+    storage: str | os.PathLike[str] | optuna.storages.BaseStorage | None = None,
+    study_name: str = "boostobj",
+    X_test: Any = None,
+    p_test: ArrayLike | None = None,
+    n_splits: int | None = None,
+    seed: int = 0,
+    n_jobs: int | None = None,
+    load_if_exists: bool = True,
+    show_progress_bar: bool = False,
+    n_estimators: int = 500,
+    callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] | None = None,
+    early_stopping_rounds: int = 50,
+    pruner: optuna.pruners.BasePruner | None = None,
+    report_every: int = 10,
+    optuna_verbosity: int | None = optuna.logging.WARNING,
+) -> TuneResult:
+    """Tune booster hyperparameters for validation log-wealth, refit, choose the threshold.
+
+    Holdout mode (``n_splits=None``), one trial:
+
+    1. fit on train, early-stopped (``early_stopping_rounds``, at most ``n_estimators``
+       rounds) on valid log-wealth at probability 0.5;
+    2. ``t = best_threshold(predict_proba(X_valid)[:, 1], log p_valid)``;
+    3. value = valid log-wealth at ``t``. User attrs: ``threshold``, ``n_rounds``,
+       ``n_taken`` and ``log_wealth_at_0.5``.
+
+    The value is optimistic: ``t`` is chosen and scored on the same rows (and early stopping
+    also looks at them). ``log_wealth_at_0.5`` is the less flattering number; the test set is
+    the honest one. Valid log-wealth at 0.5 of boosting rounds 0, ``report_every``,
+    ``2 * report_every``, ... is reported to the pruner (default
+    ``MedianPruner(n_startup_trials=5, n_warmup_steps=20)``; steps count rounds), which may
+    prune a trial.
+
+    Walk-forward mode (``n_splits=k``, for time-ordered rows): train and valid are joined in
+    order and cut into ``k + 1`` consecutive blocks. Fold ``j = 1..k`` fits on blocks
+    ``0..j-1`` (the most recent 20% of those rows serve for early stopping, so nothing from
+    the future is used) and predicts block ``j``. Block ``j`` is scored at the threshold
+    ``best_threshold`` picks on the out-of-fold predictions of blocks ``1..j-1`` (0.5 for
+    ``j = 1``), so every decision uses only the past. Value = sum of the ``k`` fold
+    log-wealths; the running sum is reported to the pruner after each fold (step ``j``; with
+    the default pruner's 20 warm-up steps this prunes nothing unless ``k > 20``).
+
+    In both modes the final model refits the best parameters on train, early-stopped on
+    valid, and takes the threshold ``best_threshold`` chooses on valid probabilities. The test
+    set is never used to choose anything: it is scored once, at the end.
+
+    A fresh study's first trial is :data:`DEFAULT_PARAMS`, so the tuned model's value is never
+    below the untuned estimator's (the default pruner never prunes the first 5 trials; a
+    custom pruner might). Studies are resumable (see :func:`make_storage`); resuming
+    a study with another booster, validation mode, round budget or data raises ``ValueError``.
+
+    Args:
+        X_train, p_train: training features and payoff multipliers ``p > 0``.
+        X_valid, p_valid: validation rows (after the training rows, for time-ordered data).
+        booster: ``"xgboost"`` or ``"lightgbm"``.
+        n_trials: trials to add in this call (``None`` with ``timeout``: until the timeout).
+        timeout: stop starting trials after this many seconds.
+        storage: ``None`` (in memory), a path or URL (see :func:`make_storage`).
+        study_name: name of the study within ``storage``.
+        X_test, p_test: optional test rows, scored at the end only.
+        n_splits: walk-forward folds instead of the holdout value (see above).
+        seed: seed of the TPE sampler and of the boosters.
+        n_jobs: threads per booster fit (``None``: booster default, all cores). Trials run
+            one at a time; for parallel trials run several processes against one storage.
+            On a busy machine keep threads <= free cores: with 2 threads on 2 loaded cores
+            a small study ran 25x slower than with 1 (OpenMP threads spin-wait).
+        load_if_exists: resume a stored study of that name instead of raising.
+        show_progress_bar: Optuna's progress bar.
+        n_estimators: most boosting rounds per fit.
+        callbacks: Optuna ``study.optimize`` callbacks ``f(study, frozen_trial)``.
+        early_stopping_rounds: patience on validation log-wealth.
+        pruner: Optuna pruner; ``None`` gives the median pruner above.
+        report_every: report to the pruner every this many boosting rounds. Each report is
+            a storage write (about 40 ms with SQLite, 6 ms with a journal file), so
+            reporting every round can cost more than the boosting.
+        optuna_verbosity: Optuna log level during the call; ``None`` leaves it alone.
+
+    Raises:
+        ValueError: bad inputs (lengths, ``p <= 0``, feature counts, unknown booster, bad
+            storage, a stored study that does not match).
+        RuntimeError: when the study has no completed trial to refit.
+    """
+    from .sklearn import check_features
+
+    booster = _check_booster(booster)
+    _check_n_trials(n_trials)
+    Xtr, Xva = check_features(X_train, "X_train"), check_features(X_valid, "X_valid")
+    r_tr, r_va = log_payoff(p_train, name="p_train"), log_payoff(p_valid, name="p_valid")
+    check_same_length(X_train=Xtr, p_train=r_tr)
+    check_same_length(X_valid=Xva, p_valid=r_va)
+    if Xva.shape[1] != Xtr.shape[1]:
+        raise ValueError(f"X_valid has {Xva.shape[1]} features; X_train has {Xtr.shape[1]}")
+    if (X_test is None) != (p_test is None):
+        raise ValueError("give both X_test and p_test, or neither")
+    Xte, r_te = None, None
+    if X_test is not None:
+        Xte = check_features(X_test, "X_test")
+        r_te = log_payoff(p_test, name="p_test")  # type: ignore[arg-type]
+        check_same_length(X_test=Xte, p_test=r_te)
+        if Xte.shape[1] != Xtr.shape[1]:
+            raise ValueError(f"X_test has {Xte.shape[1]} features; X_train has {Xtr.shape[1]}")
+    if n_splits is not None:
+        if isinstance(n_splits, bool) or int(n_splits) != n_splits or n_splits < 1:
+            raise ValueError(f"n_splits must be a positive integer or None; got {n_splits!r}")
+        if (r_tr.size + r_va.size) // (n_splits + 1) < 10:
+            raise ValueError(
+                f"n_splits={n_splits} leaves fewer than 10 rows per block "
+                f"({r_tr.size + r_va.size} rows in train + valid)"
+            )
+    if int(n_estimators) < 1:
+        raise ValueError(f"n_estimators must be >= 1; got {n_estimators}")
+    if int(report_every) < 1:
+        raise ValueError(f"report_every must be >= 1; got {report_every}")
+
+    def make(params: dict[str, Any]) -> _WealthClassifier:
+        return _make_estimator(
+            booster,
+            params,
+            n_estimators=n_estimators,
+            early_stopping_rounds=early_stopping_rounds,
+            seed=seed,
+            n_jobs=n_jobs,
+        )
+
+    if n_splits is not None:
+        X_all = np.concatenate([Xtr, Xva])
+        p_all = np.concatenate([np.asarray(p_train, np.float64), np.asarray(p_valid, np.float64)])
+        r_all = np.concatenate([r_tr, r_va])
+
+    def objective(trial: optuna.Trial) -> float:
+        params = search_space(trial, booster)
+        if n_splits is not None:
+            return _walk_forward_value(
+                trial, lambda: make(params), X_all, p_all, r_all, int(n_splits)
+            )
+        model = make(params).fit(
+            X_train,
+            p_train,
+            eval_set=[(X_valid, p_valid)],
+            callbacks=[_pruning_callback(booster, trial, report_every)],
+        )
+        prob = _proba(model, Xva)
+        best = best_threshold(prob, r_va)
+        trial.set_user_attr("threshold", _clip_threshold(best.threshold))
+        trial.set_user_attr("n_rounds", int(model.n_rounds_))
+        trial.set_user_attr("n_taken", best.n_taken)
+        trial.set_user_attr("log_wealth_at_0.5", log_wealth(r_va, prob >= 0.5))
+        return best.log_wealth
+
+    config = {
+        "kind": "tune",
+        "booster": booster,
+        "validation": "holdout" if n_splits is None else f"walk_forward({int(n_splits)})",
+        "n_estimators": int(n_estimators),
+        "early_stopping_rounds": int(early_stopping_rounds),
+        "data": _fingerprint(Xtr, r_tr, Xva, r_va),
+    }
+    if pruner is None:
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=20)
+    with _optuna_verbosity(optuna_verbosity):
+        study = _create_study(storage, study_name, seed, load_if_exists, pruner)
+        _bind_study(study, config, f"tune(booster={booster!r}) on these data")
+        if not study.trials:
+            study.enqueue_trial(DEFAULT_PARAMS[booster])
+        study.optimize(
+            objective,
+            n_trials=n_trials,
+            timeout=timeout,
+            callbacks=callbacks,
+            show_progress_bar=show_progress_bar,
+        )
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if not complete:
+            raise RuntimeError(
+                f"study {study.study_name!r} has no completed trial to refit "
+                f"({len(study.trials)} trials, all pruned, failed or running); "
+                "run more trials (n_trials, timeout) or relax the pruner"
+            )
+        best_params = dict(study.best_trial.params)
+
+    model = make(best_params).fit(X_train, p_train, eval_set=[(X_valid, p_valid)])
+    threshold = _clip_threshold(best_threshold(_proba(model, Xva), r_va).threshold)
+    model.threshold = threshold
+    valid = _report(model, Xva, r_va)
+    test = None if r_te is None else _report(model, Xte, r_te)
+    return TuneResult(model, threshold, study, best_params, valid, test)

@@ -1,0 +1,416 @@
+"""Tests for the ``boostobj`` command (:mod:`boostobj.cli`) and its report (:mod:`boostobj.report`).
+
+Runs call ``main([...])`` in-process with tiny sizes; one test runs ``python -m boostobj``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from boostobj import load_model, log_payoff, log_wealth, make_betting_market
+from boostobj.cli import _split_in_order, _suspected_leaks, main
+from boostobj.report import PLOTS
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FEATURES = [f"x{j}" for j in range(7)] + ["log_odds"]
+#: Small and fast: few boosting rounds.
+FAST = ["--n-estimators", "40"]
+REPORT_KEYS = {
+    "boostobj_version",
+    "command",
+    "booster",
+    "data",
+    "threshold",
+    "best_params",
+    "study",
+    "valid",
+    "test",
+    "verdict",
+    "plots",
+    "model_dir",
+    "storage",
+    "warnings",
+}
+
+
+def market_frame(n: int = 1500, seed: int = 1) -> pd.DataFrame:
+    """Synthetic bets with features, a payoff ``p``, ``log_p``, a ``date`` and a text column.
+
+    Rows are shuffled in time and dates repeat unevenly, so a chronological split must sort
+    and keep ties together.
+    """
+    X, p, _ = make_betting_market(n, random_state=seed)
+    frame = pd.DataFrame(X, columns=FEATURES)
+    rng = np.random.default_rng(seed)
+    days = rng.integers(0, 250, n)
+    frame["date"] = (pd.Timestamp("2024-01-01") + pd.to_timedelta(days, unit="D")).strftime(
+        "%Y-%m-%d"
+    )
+    frame["team"] = rng.choice(["home", "away"], n)
+    frame["p"] = p
+    frame["log_p"] = np.log(p)
+    return frame
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test in its own folder, so a default ``boostobj_runs/`` lands there."""
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def market_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "market.csv"
+    market_frame().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module", params=["xgboost", "lightgbm"])
+def tuned_run(
+    request: pytest.FixtureRequest, market_csv: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path]:
+    """One full ``boostobj tune`` run per booster on the CSV, with plots."""
+    booster = request.param
+    out = tmp_path_factory.mktemp("runs") / booster
+    argv = ["tune", str(market_csv), "--payoff", "p", "--time-column", "date"]
+    argv += ["--booster", booster, "--trials", "3", "--out", str(out), *FAST]
+    assert main(argv) == 0
+    return booster, out
+
+
+def read_report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())
+
+
+def assert_one_line_error(
+    capsys: pytest.CaptureFixture[str], rc: int, *words: str, alone: bool = True
+) -> str:
+    """Exit status 2 and stderr ending in one line ``boostobj: error: ...`` with ``words``.
+
+    ``alone``: that line is all of stderr (errors found before tuning starts).
+    """
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert "Traceback" not in err
+    if alone:
+        assert "\n" not in err, err
+    last = err.splitlines()[-1]
+    assert last.startswith("boostobj: error: "), err
+    assert err.count("boostobj: error:") == 1, err
+    for word in words:
+        assert word in last, (word, err)
+    return last
+
+
+# -- tune on a table --------------------------------------------------------------------------
+def test_tune_writes_every_promised_file(tuned_run: tuple[str, Path]) -> None:
+    booster, out = tuned_run
+    model_file = "model.json" if booster == "xgboost" else "model.txt"
+    for name in ("report.json", "report.md", "study.db", f"model/{model_file}"):
+        assert (out / name).is_file(), name
+    for name in PLOTS:
+        data = (out / name).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 5_000, name
+
+    report = read_report(out)
+    assert REPORT_KEYS <= set(report)
+    assert report["booster"] == booster
+    assert report["study"]["n_trials"] == 3
+    assert 0.0 <= report["threshold"] <= 1.0
+    assert report["plots"] == list(PLOTS)
+    data = report["data"]
+    # Payoff, time, its log and the text column are never features.
+    assert data["features"] == FEATURES
+    assert data["ignored_columns"] == ["team"]
+    assert data["time_column"] == "date"
+    assert "chronological" in data["split_method"]
+    assert sum(data["n_rows"].values()) == 1500
+    for split in ("valid", "test"):
+        section = report[split]
+        assert set(section["log_wealth"]) == {"model", "take_all", "take_none"}  # no Bayes
+        assert section["wealth_multiple"]["model"] == pytest.approx(
+            np.exp(section["log_wealth"]["model"])
+        )
+    verdict = report["verdict"]
+    assert verdict["split"] == "test"
+    assert isinstance(verdict["beat_best_trivial"], bool)
+    low, high = verdict["margin_interval"]
+    assert low <= verdict["margin"] <= high
+    best = report["test"]["log_wealth"][verdict["best_trivial"]]
+    assert verdict["margin"] == pytest.approx(report["test"]["log_wealth"]["model"] - best)
+
+    sidecar = json.loads((out / "model" / "boostobj.json").read_text())
+    assert sidecar["feature_names"] == FEATURES
+    assert sidecar["threshold"] == report["threshold"]
+
+    md = (out / "report.md").read_text()
+    assert verdict["sentence"] in md
+    assert ("did not beat" in md) != verdict["beat_best_trivial"]
+    for name in PLOTS:
+        assert f"({name})" in md
+
+
+def test_report_numbers_match_the_saved_model(tuned_run: tuple[str, Path], market_csv: Path):
+    _, out = tuned_run
+    report = read_report(out)
+    model = load_model(out / "model")
+    frame = market_frame()
+    test_rows = frame.sort_values("date", kind="stable").iloc[-report["data"]["n_rows"]["test"] :]
+    take = model.predict(test_rows[FEATURES].to_numpy())
+    lw = log_wealth(log_payoff(test_rows["p"].to_numpy()), take)
+    assert lw == pytest.approx(report["test"]["log_wealth"]["model"])
+    assert int(take.sum()) == report["test"]["n_taken"]
+
+
+def test_chronological_split_keeps_ties_together() -> None:
+    dates = pd.to_datetime(market_frame()["date"]).to_numpy()
+    rows = _split_in_order(dates.size, dates)
+    assert sorted(np.concatenate(list(rows.values()))) == list(range(dates.size))
+    train, valid, test = (dates[rows[s]] for s in ("train", "valid", "test"))
+    assert train.max() < valid.min() and valid.max() < test.min()
+    assert abs(train.size - 900) < 30 and abs(valid.size - 300) < 30
+
+
+def test_file_order_split_without_time() -> None:
+    rows = _split_in_order(10, None)
+    assert [list(rows[s]) for s in ("train", "valid", "test")] == [
+        [0, 1, 2, 3, 4, 5],
+        [6, 7],
+        [8, 9],
+    ]
+
+
+def test_leak_warning_flags_an_outcome_column() -> None:
+    X, p, _ = make_betting_market(2000, random_state=0)
+    r = log_payoff(p)
+    won = (r > 0).astype(float)
+    leaks = _suspected_leaks(np.column_stack([X, won]), r, [*FEATURES, "won"])
+    assert list(leaks) == ["won"] and leaks["won"] > 0.8
+
+
+def test_a_leaking_column_is_flagged_in_the_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = market_frame(600)
+    frame["won"] = (frame["p"] > 1).astype(int)  # the outcome: known only afterwards
+    data = _write(frame, tmp_path / "leaky.csv")
+    argv = ["tune", data, "--out", "run", "--trials", "1", "--no-plots", "--n-estimators", "10"]
+    assert main(argv) == 0
+    assert "boostobj: warning: feature 'won'" in capsys.readouterr().err
+    report = read_report(tmp_path / "run")
+    assert report["data"]["suspected_leaks"] == ["won"]
+    assert "'won' looks like a leak" in report["verdict"]["sentence"]
+
+
+# -- refusing, resuming -----------------------------------------------------------------------
+def test_refuses_a_non_empty_out(
+    market_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    rc = main(["tune", str(market_csv), "--out", str(out), "--trials", "1", *FAST])
+    assert_one_line_error(capsys, rc, str(out), "not empty", "--resume")
+    assert [f.name for f in out.iterdir()] == ["keep.txt"]
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_resume_continues_the_study(
+    market_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    argv = ["tune", str(market_csv), "--time-column", "date", "--out", str(out), "--no-plots"]
+    assert main([*argv, "--trials", "2", *FAST]) == 0
+    assert read_report(out)["study"]["n_trials"] == 2
+    assert not any((out / name).exists() for name in PLOTS)
+
+    assert main([*argv, "--trials", "1", *FAST]) == 2  # no --resume: refused
+    capsys.readouterr()
+    assert main([*argv, "--trials", "1", "--resume", *FAST]) == 0
+    assert read_report(out)["study"]["n_trials"] == 3
+    capsys.readouterr()
+
+    # The stored study was tuned with XGBoost on these rows: another booster is refused.
+    rc = main([*argv, "--trials", "1", "--resume", "--booster", "lightgbm", *FAST])
+    assert_one_line_error(capsys, rc, "booster", alone=False)
+    assert read_report(out)["booster"] == "xgboost"
+
+
+def test_no_data_runs_the_synthetic_market(tmp_path: Path) -> None:
+    assert main(["tune", "--n-samples", "600", "--trials", "2", *FAST]) == 0
+    (out,) = (tmp_path / "boostobj_runs").iterdir()  # the default, fresh run folder
+    report = read_report(out)
+    assert report["data"]["n_rows"] == {"train": 240, "valid": 120, "test": 240}
+    assert "synthetic" in report["data"]["source"]
+    for split in ("valid", "test"):
+        assert "bayes" in report[split]["log_wealth"]
+    assert "Bayes policy" in (out / "report.md").read_text()
+    for name in PLOTS:
+        assert (out / name).read_bytes().startswith(PNG_MAGIC)
+
+
+# -- predict ----------------------------------------------------------------------------------
+def test_predict_round_trip(
+    tuned_run: tuple[str, Path],
+    market_csv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, out = tuned_run
+    target = tmp_path / "predictions.csv"
+    assert main(["predict", str(out / "model"), str(market_csv), "--out", str(target)]) == 0
+    printed = capsys.readouterr().out
+    frame = pd.read_csv(market_csv)
+    pred = pd.read_csv(target)
+    assert list(pred.columns) == [*frame.columns, "probability", "take"]
+    assert len(pred) == len(frame)
+    model = load_model(out / "model")
+    take = model.predict(frame[FEATURES].to_numpy())
+    np.testing.assert_array_equal(pred["take"].to_numpy(), take)
+    np.testing.assert_allclose(
+        pred["probability"], model.predict_proba(frame[FEATURES].to_numpy())[:, 1], rtol=1e-12
+    )
+    lw = log_wealth(log_payoff(frame["p"].to_numpy()), take)
+    assert f"log-wealth {lw:.4f}" in printed
+
+    before = target.read_bytes()
+    rc = main(["predict", str(out), str(market_csv), "--out", str(target)])  # the run folder
+    assert_one_line_error(capsys, rc, str(target), "--force")
+    assert target.read_bytes() == before
+    assert main(["predict", str(out), str(market_csv), "--out", str(target), "--force"]) == 0
+
+
+# -- bad input --------------------------------------------------------------------------------
+def _write(frame: pd.DataFrame, path: Path) -> str:
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.mark.filterwarnings("ignore:Could not infer format")  # pandas, on the bad dates
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ("missing_file", ["nope.csv", "no such file"]),
+        ("empty_file", ["empty"]),
+        ("header_only", ["no rows"]),
+        ("missing_payoff", ["no column 'gain'"]),
+        ("text_feature", ["'team'", "not numeric"]),
+        ("payoff_as_feature", ["'p'", "--features"]),
+        ("zero_payoff", ["payoff column 'p'", "non-positive", "index 7"]),
+        ("nan_payoff", ["payoff column 'p'", "NaN", "index 3"]),
+        ("text_payoff", ["payoff column 'p'", "not numeric"]),
+        ("missing_time", ["no column 'when'"]),
+        ("bad_split", ["split column 'split'", "'holdout'"]),
+        ("bad_dates", ["time column 'team'"]),
+        ("n_samples_with_data", ["--n-samples"]),
+        ("features_without_data", ["--features", "needs DATA"]),
+        ("resume_without_out", ["--resume", "--out"]),
+        ("bad_storage", ["storage"]),
+    ],
+)
+def test_bad_tune_input_is_one_line_and_exit_2(
+    case: str, words: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = market_frame(60)
+    data = str(tmp_path / "data.csv")
+    extra: list[str] = []
+    if case == "missing_file":
+        data = str(tmp_path / "nope.csv")
+    elif case == "empty_file":
+        Path(data).write_text("")
+    elif case == "header_only":
+        _write(frame.iloc[:0], Path(data))
+    elif case == "zero_payoff":
+        frame.loc[7, "p"] = 0.0
+    elif case == "nan_payoff":
+        frame.loc[3, "p"] = np.nan
+    elif case == "text_payoff":
+        frame["p"] = frame["team"]
+    elif case == "bad_split":
+        frame["split"] = ["train"] * 40 + ["holdout"] * 20
+    extra = {
+        "missing_payoff": ["--payoff", "gain"],
+        "text_feature": ["--features", "x0", "team"],
+        "payoff_as_feature": ["--features", "x0", "p"],
+        "missing_time": ["--time-column", "when"],
+        "bad_dates": ["--time-column", "team"],
+        "n_samples_with_data": ["--n-samples", "1000"],
+        "bad_storage": ["--storage", str(tmp_path / "study.txt")],
+    }.get(case, [])
+    if not Path(data).exists() and case != "missing_file":
+        _write(frame, Path(data))
+    argv = ["tune", data, *extra]
+    if case == "features_without_data":
+        argv = ["tune", "--features", "x0"]
+    elif case == "resume_without_out":
+        argv = ["tune", data, "--resume"]
+    else:
+        argv += ["--out", str(tmp_path / "run")]
+    assert_one_line_error(capsys, main(argv), *words)
+    assert not (tmp_path / "boostobj_runs").exists()
+    if case != "bad_storage":  # the storage is checked in the run folder, once it exists
+        assert not (tmp_path / "run").exists()
+
+
+def test_bad_predict_input_is_one_line_and_exit_2(
+    tuned_run: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out = tuned_run
+    frame = market_frame(50)
+    data = _write(frame, tmp_path / "data.csv")
+    target = str(tmp_path / "pred.csv")
+    rc = main(["predict", str(tmp_path), data, "--out", target])
+    assert_one_line_error(capsys, rc, "not a boostobj model folder")
+    rc = main(
+        ["predict", str(out), _write(frame.drop(columns="x3"), tmp_path / "d.csv"), "--out", target]
+    )
+    assert_one_line_error(capsys, rc, "no column 'x3'")
+    rc = main(["predict", str(out), data, "--out", target, "--payoff", "gain"])
+    assert_one_line_error(capsys, rc, "no column 'gain'")
+    assert not Path(target).exists()
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tune", "--trials", "0"]) == 2
+    assert "--trials" in capsys.readouterr().err
+    assert main([]) == 2
+
+
+# -- help -------------------------------------------------------------------------------------
+def test_help_describes_every_option_and_the_payoff(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tune", "--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in (
+        "--payoff", "--out", "--booster", "--trials", "--timeout", "--time-column",
+        "--split-column", "--features", "--storage", "--study-name", "--seed", "--resume",
+        "--n-splits", "--n-samples", "--no-plots", "--n-estimators", "--n-jobs",
+    ):  # fmt: skip
+        assert flag in text, flag
+    assert "break-even" in " ".join(text.split())
+    assert main(["predict", "--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in ("MODEL_DIR", "DATA", "--out", "--payoff", "--force", "probability", "take"):
+        assert flag in text, flag
+
+
+def test_python_m_boostobj_help() -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-m", "boostobj", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tune" in done.stdout and "predict" in done.stdout
+    assert "break-even" in " ".join(done.stdout.split())
