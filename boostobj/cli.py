@@ -453,6 +453,7 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
         show_progress_bar=True,
         n_estimators=args.n_estimators,
         n_jobs=args.n_jobs,
+        valid_groups=valid.time,
     )
 
     model = result.model
@@ -473,6 +474,7 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
         f"{final} log-wealth {lw:.4f} (wealth x{wealth_multiple(lw):.4g}), threshold "
         f"{report['threshold']:.4g}, {report['study']['n_trials']} trials\n"
         f"{report['verdict']['sentence']}\n"
+        f"recommendation: {result.recommendation.policy} ({result.recommendation.reason})\n"
         f"report: {out / 'report.md'}"
     )
     return 0
@@ -741,8 +743,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args, argv))
     except KeyError as exc:
         message = str(exc.args[0]) if exc.args else repr(exc)
-    except (ValueError, FileNotFoundError, FileExistsError) as exc:
-        message = str(exc)
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
+        message = str(exc)  # RuntimeError: tune() had no completed trial to refit
     except KeyboardInterrupt:
         print("boostobj: interrupted", file=sys.stderr)
         return 130

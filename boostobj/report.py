@@ -199,6 +199,7 @@ def build_report(
         "valid": splits["valid"],
         "test": splits.get("test"),
         "verdict": _verdict(splits[final], final_ev, final, run["data"].get("suspected_leaks", [])),
+        "recommendation": result.recommendation.summary(),
     }
 
 
@@ -228,6 +229,12 @@ def _threshold_text(t: float) -> str:
     return f"{t:.4f}"
 
 
+def _recommendation_text(rec: dict[str, Any]) -> str:
+    """One paragraph from :meth:`boostobj.guard.Recommendation.summary`."""
+    policy = {"model": "use the model", "take_all": "take every row", "take_none": "take no row"}
+    return f"**{policy[rec['policy']].capitalize()}**: {rec['reason']}."
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """``report.md``: the verdict, the data, the tuned model, a log-wealth table and the plots."""
     data, study = report["data"], report["study"]
@@ -235,6 +242,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         "# boostobj tune report",
         "",
         f"Created {report['created_utc']} with boostobj {report['boostobj_version']}.",
+        "",
+        "## Recommendation (decided on validation only)",
+        "",
+        _recommendation_text(report["recommendation"]),
         "",
         "## Verdict",
         "",

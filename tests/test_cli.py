@@ -34,6 +34,7 @@ REPORT_KEYS = {
     "valid",
     "test",
     "verdict",
+    "recommendation",
     "plots",
     "model_dir",
     "storage",

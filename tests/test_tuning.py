@@ -292,6 +292,8 @@ def test_summary_is_json_serialisable(tuned: TuneResult) -> None:
     assert set(summary["test"]) == set(summary["valid"])
     assert summary["test"]["n_rows"] == 2000
     assert summary["n_rounds"] >= 1
+    assert summary["recommendation"]["policy"] in {"model", "take_all", "take_none"}
+    assert summary["recommendation"]["reason"]
 
 
 def test_lightgbm_tunes_and_saves(market: Market, tmp_path: Path) -> None:

@@ -1,0 +1,139 @@
+"""The no-edge guard: recommend the model only where it beats doing nothing beyond noise.
+
+On real payoffs a model's lead over the trivial policies (take every row, take none) is often
+luck. Before recommending a model, :func:`recommend_policy` scores it on validation rows it
+did not choose its threshold on, and asks a paired bootstrap whether it beats *both* trivial
+policies:
+
+1. Split the validation rows, in the given order (time order for time series), into two
+   halves at a block boundary.
+2. Cross-fit the threshold: choose it on one half with the exact
+   :func:`~boostobj.metrics.best_threshold`, take decisions on the other, and vice versa.
+   The threshold is thus never scored on the rows it was chosen on.
+3. Paired bootstrap (by block where given) of the difference to take-all and to take-none.
+4. Recommend the model iff the lower bounds of both intervals are above 0; otherwise the
+   trivial policy that is better on the whole validation set, and say why.
+
+Early stopping and hyperparameters were still chosen on these rows, so the test leans towards
+the model; it is a floor of caution, not a guarantee.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._validation import check_1d, check_log_payoff, check_same_length
+from .metrics import best_threshold
+from .stats import BootstrapResult, bootstrap_log_wealth
+
+__all__ = ["Recommendation", "cross_fitted_decisions", "recommend_policy"]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What :func:`recommend_policy` concluded.
+
+    Attributes:
+        policy: ``"model"``, ``"take_all"`` or ``"take_none"``.
+        reason: one sentence a user can read.
+        model_log_wealth: the model's cross-fitted validation log-wealth.
+        vs_take_all, vs_take_none: paired bootstrap intervals of the model minus each.
+    """
+
+    policy: str
+    reason: str
+    model_log_wealth: float
+    vs_take_all: BootstrapResult
+    vs_take_none: BootstrapResult
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+
+        def interval(res: BootstrapResult) -> dict[str, float]:
+            return {"estimate": res.estimate, "low": res.low, "high": res.high}
+
+        return {
+            "policy": self.policy,
+            "reason": self.reason,
+            "model_log_wealth_cross_fitted": self.model_log_wealth,
+            "model_minus_take_all": interval(self.vs_take_all),
+            "model_minus_take_none": interval(self.vs_take_none),
+        }
+
+
+def _halves(n: int, block: NDArray[Any] | None) -> NDArray[np.bool_]:
+    """Mask of the first half of ``n`` rows, cut where the block id changes."""
+    cut = n // 2
+    if block is not None:
+        changes = np.flatnonzero(block[1:] != block[:-1]) + 1
+        if changes.size:
+            cut = int(changes[np.argmin(np.abs(changes - cut))])
+    first = np.zeros(n, dtype=bool)
+    first[:cut] = True
+    return first
+
+
+def cross_fitted_decisions(
+    scores: ArrayLike, log_payoff: ArrayLike, block: ArrayLike | None = None
+) -> NDArray[np.bool_]:
+    """Decisions whose threshold was chosen on the other half of the rows (see module doc)."""
+    s = check_1d(scores, "scores")
+    r = check_log_payoff(log_payoff)
+    check_same_length(scores=s, log_payoff=r, block=block)
+    if s.size < 2:
+        raise ValueError("cross-fitting needs at least two rows")
+    first = _halves(s.size, None if block is None else np.asarray(block))
+    take = np.zeros(s.size, dtype=bool)
+    for fit, apply in ((first, ~first), (~first, first)):
+        t = best_threshold(s[fit], r[fit]).threshold
+        take[apply] = s[apply] >= t
+    return take
+
+
+def recommend_policy(
+    scores: ArrayLike,
+    log_payoff: ArrayLike,
+    *,
+    block: ArrayLike | None = None,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Recommendation:
+    """Recommend the model or a trivial policy from validation scores and payoffs.
+
+    Args:
+        scores: the model's validation scores (margins or probabilities), in row order.
+        log_payoff: ``log p`` of the validation rows.
+        block: optional group ids (dates) for the split and the block bootstrap.
+        n_boot, level, seed: bootstrap settings.
+    """
+    r = check_log_payoff(log_payoff)
+    take = cross_fitted_decisions(scores, r, block)
+    kw: dict[str, Any] = {"n_boot": n_boot, "block": block, "seed": seed, "level": level}
+    vs_all = bootstrap_log_wealth(r, take, baseline_take=np.ones(r.size, bool), **kw)
+    vs_none = bootstrap_log_wealth(r, take, baseline_take=np.zeros(r.size, bool), **kw)
+    model = float(r[take].sum())
+    trivial = "take_all" if r.sum() > 0 else "take_none"
+    if vs_all.low > 0 and vs_none.low > 0:
+        policy = "model"
+        reason = (
+            f"on validation rows its threshold was not chosen on, the model beats take-all by "
+            f"{vs_all.estimate:.4g} [{vs_all.low:.4g}, {vs_all.high:.4g}] and take-none by "
+            f"{vs_none.estimate:.4g} [{vs_none.low:.4g}, {vs_none.high:.4g}] ({level:.0%} "
+            "bootstrap intervals)"
+        )
+    else:
+        policy = trivial
+        weak = vs_all if vs_all.low <= 0 else vs_none
+        other = "take-all" if weak is vs_all else "take-none"
+        reason = (
+            f"no edge beyond noise: on validation rows its threshold was not chosen on, the "
+            f"model minus {other} is {weak.estimate:.4g} [{weak.low:.4g}, {weak.high:.4g}] "
+            f"({level:.0%} bootstrap interval), so the safer {trivial.replace('_', '-')} "
+            "is recommended"
+        )
+    return Recommendation(policy, reason, model, vs_all, vs_none)
