@@ -91,6 +91,28 @@ def gradient_hessian(
     return st.grad, st.hess
 
 
+def loss_metric(
+    loss: Loss, scale: float | None, name: str | None
+) -> tuple[str, Callable[[NDArray[Any], Any], float]]:
+    """Mean surrogate loss on a data object, ``(name, value(margin, data))``, lower is better.
+
+    Smooth where log-wealth jumps from round to round, so early stopping on it is steadier.
+    ``scale`` must be the training set's (``None``: the data's own scale).
+    """
+    cache = DataCache()
+
+    def value(margin: NDArray[Any], data: Any) -> float:
+        st = cache.state(data, margin.shape[0])
+        if st.log_payoff is None:
+            st.log_payoff = check_log_payoff(data.get_label(), name="label (log p)")
+        weight = data.get_weight()
+        weight = weight if weight is not None and len(weight) else None
+        c = loss.weight_scale(st.log_payoff, weight) if scale is None else scale
+        return float(loss.loss(margin, st.log_payoff, weight, c).mean())
+
+    return name or f"{loss.name}_loss", value
+
+
 def policy_metric(
     threshold: float,
     stake: bool,

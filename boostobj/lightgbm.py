@@ -42,7 +42,14 @@ from .losses import Loss, get_loss
 if TYPE_CHECKING:
     import lightgbm as lgb
 
-__all__ = ["dataset", "make_metric", "make_objective", "metric", "objective"]
+__all__ = [
+    "dataset",
+    "make_loss_metric",
+    "make_metric",
+    "make_objective",
+    "metric",
+    "objective",
+]
 
 ObjectiveFn = Callable[[NDArray[np.float64], "lgb.Dataset"], tuple[NDArray[Any], NDArray[Any]]]
 MetricFn = Callable[[NDArray[np.float64], "lgb.Dataset"], tuple[str, float, bool]]
@@ -90,6 +97,22 @@ def make_metric(
 
     def metric(preds: NDArray[np.float64], eval_set: lgb.Dataset) -> tuple[str, float, bool]:
         return metric_name, value(preds, eval_set), True
+
+    return metric
+
+
+def make_loss_metric(
+    loss: str | Loss = "logistic", *, scale: float | None = None, name: str | None = None
+) -> MetricFn:
+    """A LightGBM ``feval=`` giving the mean surrogate loss, ``is_higher_better=False``.
+
+    A smoother early-stopping signal than log-wealth. Pass the training ``scale`` so every
+    eval set is scored on one scale.
+    """
+    metric_name, value = _adapter.loss_metric(get_loss(loss), scale, name)
+
+    def metric(preds: NDArray[np.float64], eval_set: lgb.Dataset) -> tuple[str, float, bool]:
+        return metric_name, value(preds, eval_set), False
 
     return metric
 

@@ -167,7 +167,7 @@ def _sorted_inputs(
     check_same_length(scores=s, log_payoff=r)
     if np.isnan(s).any():
         raise ValueError(f"scores has NaN at index {int(np.flatnonzero(np.isnan(s))[0])}")
-    order = np.argsort(-s, kind="stable")
+    order = np.argsort(-s)  # ties are grouped afterwards, so stability is not needed
     return s[order], r[order]
 
 

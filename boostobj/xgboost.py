@@ -42,7 +42,15 @@ from .losses import Loss, get_loss
 if TYPE_CHECKING:
     import xgboost as xgb
 
-__all__ = ["PARAMS", "dmatrix", "make_metric", "make_objective", "metric", "objective"]
+__all__ = [
+    "PARAMS",
+    "dmatrix",
+    "make_loss_metric",
+    "make_metric",
+    "make_objective",
+    "metric",
+    "objective",
+]
 
 #: Parameters every boostobj XGBoost model needs: start at margin 0, no built-in metric.
 PARAMS: dict[str, Any] = {"base_score": 0.0, "disable_default_eval_metric": True}
@@ -93,6 +101,22 @@ def make_metric(
     """
     read = (lambda d: d.get_base_margin()) if net_of_base_margin else None
     metric_name, value = _adapter.policy_metric(threshold, stake, name, read)
+
+    def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
+        return metric_name, value(predt, dmat)
+
+    return metric
+
+
+def make_loss_metric(
+    loss: str | Loss = "logistic", *, scale: float | None = None, name: str | None = None
+) -> MetricFn:
+    """An XGBoost ``custom_metric=`` giving the mean surrogate loss (lower is better).
+
+    A smoother early-stopping signal than log-wealth; stop with ``maximize=False``. Pass the
+    training ``scale`` so every eval set is scored on one scale.
+    """
+    metric_name, value = _adapter.loss_metric(get_loss(loss), scale, name)
 
     def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
         return metric_name, value(predt, dmat)
