@@ -1,0 +1,591 @@
+"""Dask: train boostobj models on a ``distributed`` cluster, get a single-machine estimator back.
+
+The minimal call::
+
+    from distributed import Client, LocalCluster
+    import boostobj.dask as bd
+
+    with LocalCluster(n_workers=2) as cluster, Client(cluster) as client:
+        model = bd.fit_xgboost(client, X, p, eval_set=[(X_valid, p_valid)], max_depth=4)
+    model.predict(X_test)  # a fitted XGBWealthClassifier: predict/score/save/load as usual
+
+``X`` may be a dask array or dask DataFrame (numpy and pandas are wrapped), ``p`` the payoff
+multipliers as a dask array or Series. :func:`fit_xgboost` and :func:`fit_lightgbm` check the
+inputs, compute the weight scale and the checks in one dask ``compute``, then train with
+``xgboost.dask.train`` or ``lightgbm.dask.DaskLGBMRegressor``.
+
+Lower-level pieces, for your own ``xgboost.dask`` / ``lightgbm.dask`` calls:
+
+- :func:`weight_scale` of the whole training set (one dask reduction);
+- :func:`xgboost_objective` and :func:`xgboost_metric` for ``xgboost.dask.train(obj=...,
+  custom_metric=...)``;
+- :func:`lightgbm_objective` and :func:`lightgbm_metric` for the ``lightgbm.dask`` estimators,
+  whose sklearn API calls ``f(y_true, y_pred, weight)``; fit ``DaskLGBMRegressor`` on
+  ``y = log p`` (``DaskLGBMClassifier`` label-encodes ``y``, so it cannot carry ``log p``).
+
+Traps (see FACTS.md):
+
+- Each worker runs the objective on its own partition. The objectives here read ``log p`` and
+  the weights from that partition's data object and hold no arrays, so a closure over global
+  arrays cannot happen. But ``boostobj.xgboost.objective`` and ``boostobj.lightgbm.objective``
+  (``scale=None``) would divide by each *partition's* mean ``|log p|``: under Dask always
+  pass the whole training set's :func:`weight_scale`. The objectives here require it.
+- A custom metric runs per worker on local rows. :func:`xgboost_metric` sums log-wealth over
+  workers (XGBoost then averages identical values), so early stopping sees the global value.
+  LightGBM has no such hook, so :func:`fit_lightgbm` scores ``eval_set`` after training, per
+  round, over the whole eval set, and keeps the rounds that early stopping would have kept
+  (the trees do not depend on the eval set, so the result is the same, the cost is the
+  rounds after the best).
+- ``xgboost.dask.train`` has no ``maximize`` argument, so its ``early_stopping_rounds`` would
+  minimise log-wealth. :func:`fit_xgboost` passes ``EarlyStopping(rounds, maximize=True)``
+  instead (each worker gets its own copy of a callback, also with threaded workers).
+- LightGBM's network is one per process: run ``lightgbm.dask`` on worker *processes*
+  (``LocalCluster(processes=True)``, the default); threaded workers trained other models.
+- Distributed quantile sketches cut continuous features differently from one machine, so a
+  Dask model matches a single-machine one exactly only on discretised features.
+- ``X`` is computed twice (once for the checks, once to train): ``persist`` it first when it
+  is costly to compute.
+
+This module imports dask, distributed, xgboost and lightgbm lazily, inside the functions.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import _adapter
+from ._validation import check_sample_weight, log_payoff
+from .losses import Loss, get_loss
+from .metrics import margin_threshold
+
+if TYPE_CHECKING:
+    import dask.array as da
+    import distributed
+    import xgboost as xgb
+
+    from .sklearn import LGBMWealthClassifier, XGBWealthClassifier
+
+__all__ = [
+    "decision_function",
+    "fit_lightgbm",
+    "fit_xgboost",
+    "lightgbm_metric",
+    "lightgbm_objective",
+    "weight_scale",
+    "xgboost_metric",
+    "xgboost_objective",
+]
+
+SklearnObjectiveFn = Callable[
+    [NDArray[Any], NDArray[np.float64], "NDArray[Any] | None"], tuple[NDArray[Any], NDArray[Any]]
+]
+SklearnMetricFn = Callable[
+    [NDArray[Any], NDArray[np.float64], "NDArray[Any] | None"], tuple[str, float, bool]
+]
+
+
+def _check_scale(scale: float) -> float:
+    c = float(scale)
+    if not (np.isfinite(c) and c > 0):
+        raise ValueError(
+            f"scale must be a finite number > 0, got {scale!r}; under Dask pass the whole "
+            "training set's boostobj.dask.weight_scale(...)"
+        )
+    return c
+
+
+# -- objectives and metrics ------------------------------------------------------------------
+
+
+def xgboost_objective(
+    loss: str | Loss = "logistic", *, scale: float
+) -> Callable[[NDArray[np.float32], xgb.DMatrix], tuple[NDArray[Any], NDArray[Any]]]:
+    """``obj=`` for ``xgboost.dask.train``: :func:`boostobj.xgboost.make_objective` with a fixed
+    ``scale`` (required), which also accepts a worker's empty partition.
+
+    Args:
+        loss: a name in :data:`boostobj.losses.LOSSES` or a :class:`~boostobj.losses.Loss`.
+        scale: the whole training set's :func:`weight_scale`, the same on every worker.
+    """
+    from .xgboost import make_objective
+
+    inner = make_objective(loss, scale=_check_scale(scale))
+
+    def objective(predt: NDArray[np.float32], dtrain: xgb.DMatrix) -> tuple[Any, Any]:
+        if predt.shape[0] == 0:  # a worker that holds no training rows
+            return np.empty(0, np.float32), np.empty(0, np.float32)
+        return inner(predt, dtrain)
+
+    objective.__doc__ = inner.__doc__
+    return objective
+
+
+def _allreduce_sum(value: float) -> float:
+    from xgboost import collective
+
+    if not collective.is_distributed():
+        return value
+    total = collective.allreduce(np.array([value], dtype=np.float64), collective.Op.SUM)
+    return float(total[0])
+
+
+def xgboost_metric(
+    threshold: float = 0.5, *, stake: bool = False, name: str | None = None
+) -> Callable[[NDArray[np.float32], xgb.DMatrix], tuple[str, float]]:
+    """``custom_metric=`` for ``xgboost.dask.train``: log-wealth of the *whole* eval set.
+
+    The value of :func:`boostobj.xgboost.make_metric` (same ``threshold``, ``stake``, ``name``)
+    on each worker's rows, summed over workers; XGBoost then averages a custom metric over
+    workers, which leaves the sum unchanged. Outside a distributed run it is the plain metric.
+    Early stopping on it must maximise: ``xgboost.dask.train`` has no ``maximize`` argument,
+    so pass ``callbacks=[xgboost.callback.EarlyStopping(rounds=..., maximize=True)]``, not
+    ``early_stopping_rounds`` (which would minimise a metric named ``log_wealth``).
+    """
+    metric_name, value = _adapter.policy_metric(threshold, stake, name)
+
+    def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
+        local = value(predt, dmat) if predt.shape[0] else 0.0  # a worker without eval rows
+        return metric_name, _allreduce_sum(local)
+
+    return metric
+
+
+def lightgbm_objective(loss: str | Loss = "logistic", *, scale: float) -> SklearnObjectiveFn:
+    """``objective=`` for ``lightgbm.dask.DaskLGBMRegressor`` fitted on ``y = log p``.
+
+    The sklearn API calls ``f(y_true, y_pred, weight)`` (it counts parameters: this one has 3,
+    so sample weights reach it; the native 2-parameter :data:`boostobj.lightgbm.objective`
+    would be called as ``f(y_true, y_pred)`` and must not be passed there). It returns
+    ``get_loss(loss).gradient_hessian(y_pred, y_true, weight, scale)``, float64 like
+    LightGBM's built-in objectives. ``scale`` is required: the whole training set's
+    :func:`weight_scale`.
+    """
+    loss_ = get_loss(loss)
+    c = _check_scale(scale)
+
+    def objective(
+        y_true: NDArray[Any], y_pred: NDArray[np.float64], weight: NDArray[Any] | None
+    ) -> tuple[NDArray[Any], NDArray[Any]]:
+        return loss_.gradient_hessian(y_pred, y_true, weight, c)
+
+    objective.__doc__ = f"LightGBM sklearn-API objective: {loss_!r}, scale={c!r}."
+    return objective
+
+
+class _Labels:
+    """Stands in for a booster's data object where only ``log p`` is at hand."""
+
+    __slots__ = ("__weakref__", "_label")
+
+    def __init__(self, label: NDArray[Any]) -> None:
+        self._label = label
+
+    def get_label(self) -> NDArray[Any]:
+        return self._label
+
+
+def lightgbm_metric(
+    threshold: float = 0.5, *, stake: bool = False, name: str | None = None
+) -> SklearnMetricFn:
+    """``eval_metric=`` for the ``lightgbm.dask`` estimators fitted on ``y = log p``: the value
+    of :func:`boostobj.lightgbm.make_metric`, as ``(name, log-wealth, True)``.
+
+    LightGBM evaluates it per worker on that worker's rows only, so the value is local and
+    early stopping on it is unsafe (workers may stop at different rounds). :func:`fit_lightgbm`
+    scores eval sets over all rows instead.
+    """
+    metric_name, value = _adapter.policy_metric(threshold, stake, name)
+
+    def metric(
+        y_true: NDArray[Any], y_pred: NDArray[np.float64], weight: NDArray[Any] | None
+    ) -> tuple[str, float, bool]:
+        return metric_name, value(y_pred, _Labels(y_true)), True
+
+    return metric
+
+
+# -- inputs ----------------------------------------------------------------------------------
+
+
+def _as_dask(obj: Any, row_chunks: tuple[int, ...] | None = None) -> da.Array:
+    """A dask array from a dask array / DataFrame / Series, or from numpy / pandas."""
+    import dask.array as da
+
+    if isinstance(obj, da.Array):
+        arr = obj
+    elif hasattr(obj, "to_dask_array") and hasattr(obj, "dask"):  # dask DataFrame / Series
+        arr = obj.to_dask_array(lengths=True)
+    else:
+        local = np.asarray(obj)
+        if row_chunks is not None and local.ndim >= 1 and local.shape[0] == sum(row_chunks):
+            chunks: Any = (row_chunks, *local.shape[1:])
+        else:
+            chunks = "auto"
+        arr = da.from_array(local, chunks=chunks)
+    if arr.ndim >= 1 and any(np.isnan(c) for c in arr.chunks[0]):
+        arr = arr.compute_chunk_sizes()
+    return arr
+
+
+def _features(X: Any, name: str) -> da.Array:
+    arr = _as_dask(X)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (rows x features); got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: need at least one row")
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    return arr.rechunk({1: -1})
+
+
+def _vector(v: Any, X: da.Array, name: str) -> da.Array:
+    arr = _as_dask(v, X.chunks[0])
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, one value per row; got shape {arr.shape}")
+    if arr.shape[0] != X.shape[0]:
+        raise ValueError(f"length mismatch: X has {X.shape[0]} rows, {name} has {arr.shape[0]}")
+    return arr.astype(np.float64).rechunk((X.chunks[0],))
+
+
+def _bad_per_block(bad: da.Array) -> da.Array:
+    """Number of True values in each row block of ``bad`` (1-D, one entry per block)."""
+    nblocks = bad.numblocks[0]
+
+    def count(b: NDArray[np.bool_]) -> NDArray[np.int64]:
+        return np.array([np.count_nonzero(b)], dtype=np.int64)
+
+    if bad.ndim == 2:
+        return bad.map_blocks(count, drop_axis=1, chunks=((1,) * nblocks,), dtype=np.int64)
+    return bad.map_blocks(count, chunks=((1,) * nblocks,), dtype=np.int64)
+
+
+def _raise_in_block(
+    arr: da.Array, counts: NDArray[np.int64], check: Callable[[NDArray[Any]], Any], name: str
+) -> None:
+    """Run boostobj's own ``check`` on the first bad block, so the message is the usual one."""
+    k = int(np.flatnonzero(counts)[0])
+    start = int(sum(arr.chunks[0][:k]))
+    block = np.asarray(arr.blocks[k].compute())
+    try:
+        check(block)
+    except ValueError as exc:
+        raise ValueError(f"{name}[{start}:{start + block.shape[0]}]: {exc}") from None
+    raise AssertionError(f"{name}: block {k} should have failed its check")  # pragma: no cover
+
+
+class _Prepared:
+    """Checked lazy inputs: features, ``log p``, sample weights, eval sets, the scale."""
+
+    def __init__(
+        self,
+        X: da.Array,
+        r: da.Array,
+        sw: da.Array | None,
+        evals: list[tuple[da.Array, da.Array]],
+        scale: float,
+        feature_names: NDArray[Any] | None,
+    ) -> None:
+        self.X, self.r, self.sw, self.evals, self.scale = X, r, sw, evals, scale
+        self.feature_names = feature_names
+
+
+def _inf(X: da.Array) -> da.Array:
+    import dask.array as da
+
+    return da.isinf(X) if np.issubdtype(X.dtype, np.floating) else da.zeros(X.shape, bool, X.chunks)
+
+
+def _lazy_log_payoff(p: da.Array) -> tuple[da.Array, da.Array]:
+    import dask.array as da
+
+    bad = ~(da.isfinite(p) & (p > 0))
+    return da.log(da.where(bad, 1.0, p)), bad
+
+
+def _prepare(
+    client: distributed.Client,
+    X: Any,
+    p: Any,
+    sample_weight: Any,
+    eval_set: Sequence[tuple[Any, Any]] | None,
+    loss: Loss,
+) -> _Prepared:
+    """Wrap, check and compute the weight scale, all in one dask ``compute``."""
+    import dask.array as da
+
+    from .sklearn import check_features
+
+    names = np.asarray(X.columns, dtype=object) if hasattr(X, "columns") else None
+    Xd = _features(X, "X")
+    pd_ = _vector(p, Xd, "p")
+    r, bad_p = _lazy_log_payoff(pd_)
+    checks: list[tuple[da.Array, Callable[[NDArray[Any]], Any], str]] = [
+        (pd_, log_payoff, "p"),
+        (Xd, check_features, "X"),
+    ]
+    bads = [bad_p, _inf(Xd)]
+    row_w = r.map_blocks(loss.row_weight, dtype=np.float64, meta=np.empty(0, np.float64))
+    swd = None
+    if sample_weight is not None:
+        swd = _vector(sample_weight, Xd, "sample_weight")
+        checks.append((swd, lambda b: check_sample_weight(b, b.shape[0]), "sample_weight"))
+        bads.append(~(da.isfinite(swd) & (swd >= 0)))
+        safe_sw = da.where(bads[-1], 0.0, swd)
+        total, mass = (row_w * safe_sw).sum(), safe_sw.sum()
+    else:
+        total, mass = row_w.sum(), da.from_array(np.float64(Xd.shape[0]))
+    evals = []
+    for i, (Xv, pv) in enumerate(eval_set or []):
+        Xv_d = _features(Xv, f"eval_set[{i}] X")
+        if Xv_d.shape[1] != Xd.shape[1]:
+            raise ValueError(f"eval_set[{i}] X has {Xv_d.shape[1]} features; X has {Xd.shape[1]}")
+        pv_d = _vector(pv, Xv_d, f"eval_set[{i}] p")
+        rv, bad_pv = _lazy_log_payoff(pv_d)
+        checks += [(pv_d, log_payoff, f"eval_set[{i}] p")]
+        checks += [(Xv_d, check_features, f"eval_set[{i}] X")]
+        bads += [bad_pv, _inf(Xv_d)]
+        evals.append((Xv_d, rv))
+
+    counts, total_v, mass_v = client.gather(
+        client.compute([[_bad_per_block(b) for b in bads], total, mass])
+    )
+    for (arr, check, name), c in zip(checks, counts, strict=True):
+        if np.any(c):
+            _raise_in_block(arr, np.asarray(c), check, name)
+    total_f, mass_f = float(total_v), float(mass_v)
+    if not total_f > 0:
+        raise ValueError(
+            "every training weight is zero: all payoffs are 1 (or carry zero "
+            "sample_weight), so there is nothing to learn"
+        )
+    return _Prepared(Xd, r, swd, evals, total_f / mass_f, names)
+
+
+def weight_scale(
+    client: distributed.Client, p: Any, sample_weight: Any = None, loss: str | Loss = "logistic"
+) -> float:
+    """The whole training set's weight scale, ``sum(sw |log p|) / sum(sw)`` for the default
+    loss, in one dask compute.
+
+    Same value as :func:`boostobj.weight_scale` (``loss.weight_scale``) on the gathered
+    ``log p``, after the same checks of ``p`` (finite, > 0) and ``sample_weight`` (finite,
+    >= 0). Pass it as ``scale=`` to every partition's objective.
+    """
+    pd_ = _as_dask(p)
+    if pd_.ndim != 1:
+        raise ValueError(f"p must be 1-D, one value per row; got shape {pd_.shape}")
+    return _prepare(client, pd_[:, None], pd_, sample_weight, None, get_loss(loss)).scale
+
+
+def _check_supported(est: Any) -> None:
+    if getattr(est, "payoff_columns", None) is not None:
+        raise NotImplementedError(
+            "payoff_columns (a per-row base margin) is not supported by boostobj.dask yet"
+        )
+
+
+def _fill(est: Any, prep: _Prepared, booster: Any, n_rounds: int) -> None:
+    est.booster_ = booster
+    est.scale_ = prep.scale
+    est.n_rounds_ = int(n_rounds)
+    est.n_features_in_ = int(prep.X.shape[1])
+    est.feature_names_in_ = prep.feature_names
+    est.classes_ = np.array([0, 1])
+
+
+# -- XGBoost ---------------------------------------------------------------------------------
+
+
+def fit_xgboost(
+    client: distributed.Client,
+    X: Any,
+    p: Any,
+    *,
+    sample_weight: Any = None,
+    eval_set: Sequence[tuple[Any, Any]] | None = None,
+    threshold: float = 0.5,
+    **estimator_kwargs: Any,
+) -> XGBWealthClassifier:
+    """Train with ``xgboost.dask.train`` and return a fitted :class:`~boostobj.XGBWealthClassifier`.
+
+    Args:
+        client: a ``distributed.Client``.
+        X: features, a dask array or DataFrame (numpy / pandas are wrapped). NaN = missing.
+        p: payoff multipliers, finite and > 0, one per row of ``X``.
+        sample_weight: optional weights, multiplied into ``|log p|``.
+        eval_set: ``[(X_valid, p_valid), ...]``; early stopping (if ``early_stopping_rounds``)
+            maximises the last one's log-wealth, summed over all workers.
+        threshold: probability cut of ``predict``; 0.5 is the Bayes decision.
+        **estimator_kwargs: :class:`~boostobj.XGBWealthClassifier` parameters (``n_estimators``,
+            ``max_depth``, ``params``, ...).
+
+    The weight scale is computed once over the whole training set. The returned estimator is
+    an ordinary single-machine one (``booster_``, ``scale_``, ``n_rounds_``, ...): predict,
+    score, save and load work as usual; for dask inputs use :func:`decision_function`.
+    """
+    from xgboost import dask as dxgb
+    from xgboost.callback import EarlyStopping
+
+    from .sklearn import XGBWealthClassifier
+
+    est = XGBWealthClassifier(threshold=threshold, **estimator_kwargs)
+    _check_supported(est)
+    loss = est.get_loss()
+    margin_threshold(est.threshold)
+    prep = _prepare(client, X, p, sample_weight, eval_set, loss)
+    dtrain = dxgb.DaskDMatrix(client, prep.X, label=prep.r, weight=prep.sw)
+    evals = [
+        (dxgb.DaskDMatrix(client, Xv, label=rv), f"valid_{i}")
+        for i, (Xv, rv) in enumerate(prep.evals)
+    ]
+    use_es = bool(evals and est.early_stopping_rounds)
+    # xgboost.dask.train has no ``maximize``: its own early stopping would minimise.
+    stop = [EarlyStopping(rounds=est.early_stopping_rounds, maximize=True)] if use_es else None
+    out = dxgb.train(
+        client,
+        est.booster_params(),
+        dtrain,
+        num_boost_round=est.n_estimators,
+        obj=xgboost_objective(loss, scale=prep.scale),
+        custom_metric=xgboost_metric(est.threshold, stake=loss.stake),
+        evals=evals,
+        callbacks=stop,
+        verbose_eval=False,
+    )
+    booster: xgb.Booster = out["booster"]
+    if use_es:  # keep the trees up to the best round
+        booster = booster[: booster.best_iteration + 1]
+    _fill(est, prep, booster, booster.num_boosted_rounds())
+    est.evals_result_ = out["history"]
+    return est
+
+
+# -- LightGBM --------------------------------------------------------------------------------
+
+
+def _eval_curve(
+    booster: Any, X: da.Array, r: da.Array, n_rounds: int, metric: Callable[[Any, Any], float]
+) -> da.Array:
+    """Lazy metric of the whole eval set after each round 1..n_rounds (summed over blocks)."""
+    import dask.array as da
+
+    def block(xb: NDArray[Any], rb: NDArray[np.float64]) -> NDArray[np.float64]:
+        labels = _Labels(rb[:, 0])
+        margin = np.zeros(xb.shape[0])
+        out = np.empty((1, n_rounds))
+        for k in range(n_rounds):
+            margin += booster.predict(xb, start_iteration=k, num_iteration=1, raw_score=True)
+            out[0, k] = metric(margin, labels)
+        return out
+
+    parts = da.map_blocks(
+        block,
+        X,
+        r[:, None],
+        chunks=((1,) * X.numblocks[0], (n_rounds,)),
+        dtype=np.float64,
+        meta=np.empty((0, 0), np.float64),  # no call on empty blocks to infer it
+    )
+    return parts.sum(axis=0)
+
+
+def _rounds_kept(curve: NDArray[np.float64], patience: int) -> tuple[int, int]:
+    """``(best round count, round count at which early stopping would stop)``, maximising."""
+    best, best_i = -np.inf, 0
+    for i, v in enumerate(curve):
+        if v > best:
+            best, best_i = v, i
+        elif i - best_i >= patience:
+            return best_i + 1, i + 1
+    return best_i + 1, len(curve)
+
+
+def fit_lightgbm(
+    client: distributed.Client,
+    X: Any,
+    p: Any,
+    *,
+    sample_weight: Any = None,
+    eval_set: Sequence[tuple[Any, Any]] | None = None,
+    threshold: float = 0.5,
+    **estimator_kwargs: Any,
+) -> LGBMWealthClassifier:
+    """Train with ``lightgbm.dask.DaskLGBMRegressor`` on ``y = log p`` and return a fitted
+    :class:`~boostobj.LGBMWealthClassifier`.
+
+    Arguments as :func:`fit_xgboost`. LightGBM evaluates custom metrics per worker on local
+    rows, so ``eval_set`` is not given to LightGBM: after training, the log-wealth of each
+    eval set is computed per round over all its rows, and with ``early_stopping_rounds`` the
+    model keeps the rounds LightGBM's early stopping on the last eval set would have kept.
+    ``evals_result_`` holds those curves, up to where early stopping would have stopped.
+    The model uses LightGBM's distributed (data-parallel) training, one Dask worker per
+    machine; each worker's threads come from its Dask ``nthreads``.
+    """
+    from lightgbm.dask import DaskLGBMRegressor
+
+    from .sklearn import LGBMWealthClassifier
+
+    est = LGBMWealthClassifier(threshold=threshold, **estimator_kwargs)
+    _check_supported(est)
+    loss = est.get_loss()
+    metric_name, metric = _adapter.policy_metric(est.threshold, loss.stake, None)
+    prep = _prepare(client, X, p, sample_weight, eval_set, loss)
+    params = est.booster_params()
+    params.pop("num_threads", None)  # lightgbm.dask sets it from each worker's nthreads
+    params.setdefault("metric", "None")
+    model = DaskLGBMRegressor(
+        client=client,
+        objective=lightgbm_objective(loss, scale=prep.scale),
+        n_estimators=est.n_estimators,
+        **params,
+    )
+    with warnings.catch_warnings():  # n_jobs is always in the params, and always dropped
+        warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning)
+        model.fit(prep.X, prep.r, sample_weight=prep.sw)
+    booster = model.booster_
+    n_rounds = booster.current_iteration()
+    est.evals_result_ = {}
+    if prep.evals:
+        lazy = [_eval_curve(booster, Xv, rv, n_rounds, metric) for Xv, rv in prep.evals]
+        curves = [np.asarray(c, dtype=np.float64) for c in client.gather(client.compute(lazy))]
+        keep, stop = n_rounds, n_rounds
+        if est.early_stopping_rounds:
+            keep, stop = _rounds_kept(curves[-1], est.early_stopping_rounds)
+        est.evals_result_ = {
+            f"valid_{i}": {metric_name: c[:stop].tolist()} for i, c in enumerate(curves)
+        }
+        if keep < n_rounds:
+            import lightgbm as lgb
+
+            booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=keep))
+            n_rounds = booster.current_iteration()
+    _fill(est, prep, booster, n_rounds)
+    return est
+
+
+# -- prediction on dask inputs ---------------------------------------------------------------
+
+
+def decision_function(estimator: Any, X: Any) -> da.Array:
+    """Lazy raw margins of a fitted boostobj estimator on dask ``X``, block by block.
+
+    ``sigmoid(margin) >= threshold`` is the estimator's decision; with ``p`` at hand,
+    ``(margin >= logit(threshold)) * log p`` summed is the log-wealth.
+    """
+    import dask.array as da
+
+    if not hasattr(estimator, "booster_"):
+        raise ValueError(f"this {type(estimator).__name__} is not fitted yet")
+    Xd = _features(X, "X")
+    if Xd.shape[1] != estimator.n_features_in_:
+        raise ValueError(f"X has {Xd.shape[1]} features; the model has {estimator.n_features_in_}")
+
+    def block(xb: NDArray[Any]) -> NDArray[np.float64]:
+        return estimator.decision_function(xb)
+
+    return da.map_blocks(block, Xd, drop_axis=1, dtype=np.float64, meta=np.empty(0, np.float64))
