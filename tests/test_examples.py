@@ -25,3 +25,11 @@ def test_objective_examples(name, capsys):
     assert model > results["take_all"]
     assert results["bayes"] > 0
     assert "of Bayes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["tune_xgboost", "tune_lightgbm"])
+def test_tuning_examples(name, capsys):
+    summary = load(name).main(["--n-samples", "5000", "--trials", "3"])
+    assert summary["n_trials"] >= 1 and summary["bayes"] > 0
+    assert summary["recommendation"]["policy"] in {"model", "take_all", "take_none"}
+    assert "recommendation:" in capsys.readouterr().out

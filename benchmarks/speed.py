@@ -1,0 +1,522 @@
+"""Speed benchmark: boostobj's objective against the built-in weighted logistic, in one process.
+
+Training: ``--rows`` x 20 float32 features (:func:`boostobj.datasets.make_betting_market`),
+``--rounds`` rounds, hist, depth 6 (XGBoost) / 63 leaves (LightGBM), ``--threads`` threads, no
+eval sets. Variants, per booster:
+
+- ``builtin``: XGBoost ``binary:logistic`` with ``base_score=0.5`` / LightGBM ``binary`` with
+  ``boost_from_average=False``, label ``1[log p > 0]``, weights ``|log p| / scale``;
+- ``boostobj``: :func:`boostobj.xgboost.make_objective` / :func:`boostobj.lightgbm.make_objective`
+  with the same scale, label ``log p``, wrapped to time each call inside training;
+- ``floor`` (XGBoost only): a custom objective that returns precomputed arrays, i.e. what any
+  Python objective costs XGBoost outside the objective itself (copies, the callback).
+
+Each repeat runs every variant once, in an order rotated from repeat to repeat; the reported
+number is the median over repeats of the paired ratio ``boostobj / builtin`` (and its min / max).
+Data sets are built, and their quantile sketches / bins computed, once before the repeats.
+
+Also timed: the objective alone on ``--rows`` rows (the first, caching call excluded), scaled to
+1M rows; :func:`boostobj.metrics.best_threshold` and
+:func:`boostobj.tuning.tune_threshold` (200 trials, in-memory storage) on ``--rows`` rows.
+
+Run from the repository root::
+
+    python benchmarks/speed.py                 # full run, writes benchmarks/results/speed.{json,md}
+    python benchmarks/speed.py --quick --out /tmp/x   # smoke run (< 30 s), speed_quick.{json,md}
+
+Timings depend on the machine and on what else runs on it: the JSON records the CPU, the
+number of cores and the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+try:
+    import boostobj
+except ImportError:  # run as a plain script from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import boostobj
+
+from boostobj import weight_scale
+from boostobj.datasets import make_betting_market
+from boostobj.metrics import best_threshold
+
+HERE = Path(__file__).resolve().parent
+N_FEATURES = 20
+
+TARGETS = {
+    "ratio": 1.03,  # median boostobj / builtin wall time, each booster
+    "kernel_ms_per_1m": 3.0,  # objective per call per 1M rows
+    "best_threshold_s": 0.2,
+    "tune_threshold_s": 3.0,  # 200 trials
+}
+
+
+@dataclass
+class Config:
+    """Sizes of one benchmark run."""
+
+    rows: int = 1_000_000
+    rounds: int = 50
+    repeats: int = 5
+    threads: int = 2
+    kernel_calls: int = 30
+    n_trials: int = 200
+    threshold_repeats: int = 5
+    tune_repeats: int = 3
+    quick: bool = False
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# -- data ------------------------------------------------------------------------------------
+def make_data(cfg: Config) -> dict[str, Any]:
+    X, p, expected = make_betting_market(cfg.rows, n_features=N_FEATURES, random_state=0)
+    r = np.log(p)
+    scale = weight_scale(r)
+    rng = np.random.default_rng(1)
+    return {
+        "X": np.ascontiguousarray(X, dtype=np.float32),
+        "r": r,
+        "y": (r > 0).astype(np.float64),
+        "w": np.abs(r) / scale,
+        "scale": scale,
+        # continuous scores for the threshold search: a noisy Bayes score
+        "scores": expected + rng.normal(0.0, 2.0 * expected.std(), cfg.rows),
+    }
+
+
+def timed(fn: Callable[..., Any]) -> tuple[Callable[..., Any], list[float]]:
+    """``fn`` wrapped to record the wall time of every call, and the list it records into.
+
+    A closure, not a callable object: ``lgb.train`` deep-copies params, and a copied object's
+    records would be lost (functions are not copied).
+    """
+    calls: list[float] = []
+
+    def wrapper(preds: Any, data: Any) -> Any:
+        t0 = time.perf_counter()
+        out = fn(preds, data)
+        calls.append(time.perf_counter() - t0)
+        return out
+
+    return wrapper, calls
+
+
+# -- XGBoost ---------------------------------------------------------------------------------
+def xgboost_variants(cfg: Config, d: dict[str, Any]) -> dict[str, Callable[[], dict[str, Any]]]:
+    import xgboost as xgb
+
+    import boostobj.xgboost as bx
+
+    common = {"tree_method": "hist", "max_depth": 6, "nthread": cfg.threads, "seed": 0}
+    d_builtin = xgb.DMatrix(d["X"], label=d["y"], weight=d["w"], nthread=cfg.threads)
+    d_ours = xgb.DMatrix(d["X"], label=d["r"], nthread=cfg.threads)
+    p_builtin = {**common, "objective": "binary:logistic", "base_score": 0.5}
+    p_ours = {**common, **bx.PARAMS}
+    # floor: the objective's value at margin 0, precomputed; XGBoost still copies it each round
+    g0, h0 = (a.copy() for a in bx.make_objective(scale=d["scale"])(
+        np.zeros(cfg.rows, np.float32), d_ours))  # fmt: skip
+
+    def floor(predt: NDArray[np.float32], dtrain: Any) -> tuple[Any, Any]:
+        return g0, h0
+
+    def builtin() -> dict[str, Any]:
+        xgb.train(p_builtin, d_builtin, cfg.rounds)
+        return {}
+
+    def ours() -> dict[str, Any]:
+        obj, calls = timed(bx.make_objective(scale=d["scale"]))
+        xgb.train(p_ours, d_ours, cfg.rounds, obj=obj)
+        return {"objective_calls_s": calls}
+
+    def floor_run() -> dict[str, Any]:
+        obj, calls = timed(floor)
+        xgb.train(p_ours, d_ours, cfg.rounds, obj=obj)
+        return {"objective_calls_s": calls}
+
+    # warm-up: builds each DMatrix's histogram index (cached with it) outside the timings
+    xgb.train(p_builtin, d_builtin, 1)
+    xgb.train(p_ours, d_ours, 1, obj=bx.make_objective(scale=d["scale"]))
+    return {"builtin": builtin, "boostobj": ours, "floor": floor_run}
+
+
+def xgboost_kernel(cfg: Config, d: dict[str, Any]) -> list[tuple[float, float]]:
+    import xgboost as xgb
+
+    import boostobj.xgboost as bx
+
+    dtrain = xgb.DMatrix(np.zeros((cfg.rows, 1), np.float32), label=d["r"])  # X unused
+    obj = bx.make_objective(scale=d["scale"])
+    margin = np.random.default_rng(2).normal(0, 1, cfg.rows).astype(np.float32)
+    obj(margin, dtrain)  # first call reads the label and caches the coefficients
+    return _time_calls_cpu(lambda: obj(margin, dtrain), cfg.kernel_calls)
+
+
+# -- LightGBM --------------------------------------------------------------------------------
+def lightgbm_variants(cfg: Config, d: dict[str, Any]) -> dict[str, Callable[[], dict[str, Any]]]:
+    import lightgbm as lgb
+
+    import boostobj.lightgbm as bl
+
+    common = {"num_leaves": 63, "num_threads": cfg.threads, "verbose": -1, "seed": 0}
+    d_builtin = lgb.Dataset(d["X"], label=d["y"], weight=d["w"], params={"verbose": -1})
+    d_ours = lgb.Dataset(d["X"], label=d["r"], params={"verbose": -1})
+    d_builtin.construct()
+    d_ours.construct()
+    p_builtin = {**common, "objective": "binary", "boost_from_average": False}
+
+    def builtin() -> dict[str, Any]:
+        lgb.train(p_builtin, d_builtin, cfg.rounds)
+        return {}
+
+    def ours() -> dict[str, Any]:
+        obj, calls = timed(bl.make_objective(scale=d["scale"]))
+        lgb.train({**common, "objective": obj}, d_ours, cfg.rounds)
+        return {"objective_calls_s": calls}
+
+    lgb.train(p_builtin, d_builtin, 1)
+    lgb.train({**common, "objective": bl.make_objective(scale=d["scale"])}, d_ours, 1)
+    return {"builtin": builtin, "boostobj": ours}
+
+
+def lightgbm_kernel(cfg: Config, d: dict[str, Any]) -> list[tuple[float, float]]:
+    import lightgbm as lgb
+
+    import boostobj.lightgbm as bl
+
+    data = lgb.Dataset(np.zeros((cfg.rows, 1)), label=d["r"], params={"verbose": -1})
+    data.construct()
+    obj = bl.make_objective(scale=d["scale"])
+    margin = np.random.default_rng(2).normal(0, 1, cfg.rows)
+    obj(margin, data)
+    return _time_calls_cpu(lambda: obj(margin, data), cfg.kernel_calls)
+
+
+# -- timing helpers --------------------------------------------------------------------------
+def _time_calls(fn: Callable[[], Any], n: int) -> list[float]:
+    """Wall seconds of ``n`` calls."""
+    return [wall for wall, _ in _time_calls_cpu(fn, n)]
+
+
+def _time_calls_cpu(fn: Callable[[], Any], n: int) -> list[tuple[float, float]]:
+    """``(wall, process CPU)`` seconds of ``n`` calls; CPU time is what a busy machine's
+    time-sharing inflates least (single-threaded code)."""
+    out = []
+    for _ in range(n):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        out.append((time.perf_counter() - t0, time.process_time() - c0))
+    return out
+
+
+def paired_runs(variants: dict[str, Callable[[], dict[str, Any]]], repeats: int) -> dict[str, Any]:
+    """Every variant once per repeat, order rotated per repeat; wall seconds and extras."""
+    names = list(variants)
+    runs: list[dict[str, Any]] = []
+    for i in range(repeats):
+        k = i % len(names)
+        order = names[k:] + names[:k]
+        rec: dict[str, Any] = {"order": order}
+        for name in order:
+            t0, c0 = time.perf_counter(), time.process_time()
+            extra = variants[name]()
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            rec[name] = {"seconds": wall, "cpu_seconds": cpu, **extra}
+        runs.append(rec)
+        log(
+            f"    repeat {i + 1}/{repeats}: "
+            + ", ".join(f"{n} {rec[n]['seconds']:.2f} s" for n in names)
+        )
+    return {"runs": runs, "summary": summarise(runs, names)}
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
+
+
+def summarise(runs: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "seconds": {n: _spread([r[n]["seconds"] for r in runs]) for n in names},
+        "cpu_seconds": {n: _spread([r[n]["cpu_seconds"] for r in runs]) for n in names},
+    }
+    for n in names:
+        if n != "builtin":
+            out[f"ratio_{n}"] = _spread([r[n]["seconds"] / r["builtin"]["seconds"] for r in runs])
+            out[f"cpu_ratio_{n}"] = _spread(
+                [r[n]["cpu_seconds"] / r["builtin"]["cpu_seconds"] for r in runs]
+            )
+        calls = [c for r in runs for c in r[n].get("objective_calls_s", [])]
+        if calls:
+            out[f"objective_call_ms_{n}"] = _spread([1e3 * c for c in calls])
+    return out
+
+
+# -- threshold search ------------------------------------------------------------------------
+def threshold_timings(cfg: Config, d: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    best_threshold(d["scores"][:1000], d["r"][:1000])  # warm-up
+    times = _time_calls(lambda: best_threshold(d["scores"], d["r"]), cfg.threshold_repeats)
+    out["best_threshold_s"] = _spread(times)
+    try:
+        from boostobj.tuning import tune_threshold
+    except Exception as exc:  # the tuner may be missing or broken in a checkout
+        out["tune_threshold"] = {"skipped": f"boostobj.tuning not importable: {exc!r}"}
+        return out
+    times, gaps = [], []
+    exact = best_threshold(d["scores"], d["r"]).log_wealth
+    for seed in range(cfg.tune_repeats):
+        t0 = time.perf_counter()
+        study = tune_threshold(d["scores"], d["r"], n_trials=cfg.n_trials, seed=seed)
+        times.append(time.perf_counter() - t0)
+        gaps.append(exact - float(study.best_value))
+    out["tune_threshold"] = {"n_trials": cfg.n_trials, "seconds": _spread(times), "gap": gaps}
+    return out
+
+
+# -- report ----------------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor() or "unknown"
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "cpu": model,
+        "nproc": affinity or os.cpu_count(),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"boostobj": boostobj.__version__}
+    for pkg in ("numpy", "xgboost", "lightgbm", "optuna"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "missing"
+    return out
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if math.isfinite(f) else str(f)
+    return obj
+
+
+def _verdict(value: float, target: float, below: bool = True) -> str:
+    return "PASS" if (value <= target if below else value < target) else "MISS"
+
+
+def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per target: what was measured, the target and PASS / MISS."""
+    per_1m = 1e6 / results["config"]["rows"]
+    rows: list[dict[str, Any]] = []
+    for b in ("xgboost", "lightgbm"):
+        s = results[b]["summary"]
+        ratio = s["ratio_boostobj"]
+        rows.append({
+            "what": f"{b}: wall time boostobj / builtin (median of {ratio['n']} pairs)",
+            "value": ratio["median"], "spread": f"{ratio['min']:.3f} to {ratio['max']:.3f}",
+            "target": f"<= {TARGETS['ratio']}",
+            "verdict": _verdict(ratio["median"], TARGETS["ratio"]),
+        })  # fmt: skip
+        cpu = s["cpu_ratio_boostobj"]
+        rows.append({
+            "what": f"{b}: process CPU time boostobj / builtin (median of {cpu['n']} pairs)",
+            "value": cpu["median"], "spread": f"{cpu['min']:.3f} to {cpu['max']:.3f}",
+            "target": "(info: less sensitive to a busy machine)", "verdict": "info",
+        })  # fmt: skip
+    for b in ("xgboost", "lightgbm"):
+        k = _spread([1e3 * t * per_1m for t in results[b]["kernel_s"]])
+        rows.append({
+            "what": f"{b}: objective alone, ms per call per 1M rows (median of {k['n']})",
+            "value": k["median"], "spread": f"{k['min']:.2f} to {k['max']:.2f}",
+            "target": f"<= {TARGETS['kernel_ms_per_1m']}",
+            "verdict": _verdict(k["median"], TARGETS["kernel_ms_per_1m"]),
+        })  # fmt: skip
+        kc = _spread([1e3 * t * per_1m for t in results[b]["kernel_cpu_s"]])
+        rows.append({
+            "what": f"{b}: objective alone, CPU ms per call per 1M rows (median of {kc['n']})",
+            "value": kc["median"], "spread": f"{kc['min']:.2f} to {kc['max']:.2f}",
+            "target": "(info: less sensitive to a busy machine)", "verdict": "info",
+        })  # fmt: skip
+        c = results[b]["summary"]["objective_call_ms_boostobj"]
+        rows.append({
+            "what": f"{b}: objective inside training, ms per call per 1M rows ({c['n']} calls)",
+            "value": c["median"] * per_1m,
+            "spread": f"{c['min'] * per_1m:.2f} to {c['max'] * per_1m:.2f}",
+            "target": f"<= {TARGETS['kernel_ms_per_1m']}",
+            "verdict": _verdict(c["median"] * per_1m, TARGETS["kernel_ms_per_1m"]),
+        })  # fmt: skip
+    bt = results["threshold"]["best_threshold_s"]
+    rows.append({
+        "what": f"best_threshold on {results['config']['rows']} rows, s",
+        "value": bt["median"], "spread": f"{bt['min']:.3f} to {bt['max']:.3f}",
+        "target": f"< {TARGETS['best_threshold_s']}",
+        "verdict": _verdict(bt["median"], TARGETS["best_threshold_s"], below=False),
+    })  # fmt: skip
+    tt = results["threshold"]["tune_threshold"]
+    if "skipped" in tt:
+        rows.append({"what": "tune_threshold", "value": float("nan"), "spread": "",
+                     "target": f"< {TARGETS['tune_threshold_s']}",
+                     "verdict": f"SKIPPED ({tt['skipped']})"})  # fmt: skip
+    else:
+        s = tt["seconds"]
+        rows.append({
+            "what": f"tune_threshold, {tt['n_trials']} trials, in memory, s",
+            "value": s["median"], "spread": f"{s['min']:.2f} to {s['max']:.2f}",
+            "target": f"< {TARGETS['tune_threshold_s']}"
+            + ("" if tt["n_trials"] == 200 else " (for 200 trials)"),
+            "verdict": _verdict(s["median"], TARGETS["tune_threshold_s"], below=False),
+        })  # fmt: skip
+    return rows
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    cfg, m = results["config"], results["machine"]
+    lines = [
+        "# Speed benchmark",
+        "",
+        f"{cfg['rows']} rows x {N_FEATURES} float32 features, {cfg['rounds']} rounds, hist, "
+        f"depth 6 (XGBoost) / 63 leaves (LightGBM), booster threads: {cfg['threads']}; "
+        f"{cfg['repeats']} paired repeats, order rotated. "
+        f"Machine: {m['cpu']}, {m['nproc']} cores; load average "
+        f"{results['load_before'][0]:.1f} before, {results['load_after'][0]:.1f} after "
+        f"(above {m['nproc']} means other work shared the cores and the timings are noisy). "
+        f"Total {results['total_seconds']:.0f} s.",
+        "",
+        "| measure | value | spread (min to max) | target | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for row in results["checks"]:
+        value = "n/a" if isinstance(row["value"], str) or math.isnan(row["value"]) else (
+            f"{row['value']:.3f}")  # fmt: skip
+        lines.append(
+            f"| {row['what']} | {value} | {row['spread']} | {row['target']} | {row['verdict']} |"
+        )
+    lines += ["", "## Wall times (median seconds over repeats)", ""]
+    lines += ["| booster | variant | median s | min s | max s |", "|---|---|---|---|---|"]
+    for b in ("xgboost", "lightgbm"):
+        for name, s in results[b]["summary"]["seconds"].items():
+            lines.append(f"| {b} | {name} | {s['median']:.2f} | {s['min']:.2f} | {s['max']:.2f} |")
+    x = results["xgboost"]["summary"]
+    if "ratio_floor" in x:
+        per_round = (x["seconds"]["floor"]["median"] - x["seconds"]["builtin"]["median"]) / cfg[
+            "rounds"
+        ]
+        lines += [
+            "",
+            "XGBoost with a custom objective that returns precomputed arrays (`floor`): "
+            f"ratio {x['ratio_floor']['median']:.3f} to built-in, "
+            f"{1e3 * per_round:.1f} ms per round beyond the built-in: what XGBoost spends on any "
+            "Python objective outside its own arithmetic (on a quiet machine, a lower bound on "
+            "the boostobj ratio).",
+        ]
+    lines += ["", "Raw timings, versions and the machine: `speed.json`.", ""]
+    return "\n".join(lines)
+
+
+# -- main ------------------------------------------------------------------------------------
+def parse_args(argv: Sequence[str] | None) -> tuple[Config, Path, str]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=int, help="training rows (default 1,000,000)")
+    ap.add_argument("--rounds", type=int, help="boosting rounds (default 50)")
+    ap.add_argument("--repeats", type=int, help="paired repeats per booster (default 5)")
+    ap.add_argument("--threads", type=int, help="booster threads (default 2; --quick: 1)")
+    ap.add_argument("--out", type=Path, default=HERE / "results", help="output folder")
+    ap.add_argument("--quick", action="store_true", help="tiny smoke run (< 30 s)")
+    args = ap.parse_args(argv)
+    cfg = Config()
+    if args.quick:  # one thread: a smoke run must not stall on a busy CI machine
+        cfg = Config(
+            rows=20_000, rounds=5, repeats=2, threads=1, kernel_calls=5,
+            n_trials=20, threshold_repeats=2, tune_repeats=1, quick=True,
+        )  # fmt: skip
+    for name in ("rows", "rounds", "repeats", "threads"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    return cfg, args.out, ("speed_quick" if cfg.quick else "speed")
+
+
+def run(cfg: Config) -> dict[str, Any]:
+    """Run the benchmark and return every number as a JSON-ready dict."""
+    t_start = time.perf_counter()
+    load_before = os.getloadavg()
+    log(f"data: {cfg.rows} rows")
+    d = make_data(cfg)
+    results: dict[str, Any] = {"config": asdict(cfg)}
+    for b, variants, kernel in (
+        ("xgboost", xgboost_variants, xgboost_kernel),
+        ("lightgbm", lightgbm_variants, lightgbm_kernel),
+    ):
+        log(f"{b}: training")
+        results[b] = paired_runs(variants(cfg, d), cfg.repeats)
+        log(f"{b}: objective alone")
+        calls = kernel(cfg, d)
+        results[b]["kernel_s"] = [wall for wall, _ in calls]
+        results[b]["kernel_cpu_s"] = [cpu for _, cpu in calls]
+    log("threshold search")
+    results["threshold"] = threshold_timings(cfg, d)
+    results["load_before"] = load_before
+    results["load_after"] = os.getloadavg()
+    results["machine"] = machine()
+    results["versions"] = _versions()
+    results["argv"] = sys.argv[1:]
+    results["total_seconds"] = time.perf_counter() - t_start
+    results["checks"] = checks(results)
+    return _jsonable(results)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Command-line entry point; returns the results dict (also written to ``--out``)."""
+    cfg, out, stem = parse_args(argv)
+    results = run(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out / f"{stem}.md").write_text(render_markdown(results))
+    for row in results["checks"]:
+        log(f"  {row['verdict']:>4}  {row['what']}: {row['value']}")
+    log(f"wrote {out / stem}.json and .md in {results['total_seconds']:.0f} s")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""The benchmark scripts run (tiny sizes) so they cannot rot; the full runs are marked slow."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(script: str, *args: str, timeout: int) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        check=True,
+        env=env,
+        timeout=timeout,
+        capture_output=True,
+    )
+
+
+def test_quality_quick(tmp_path):
+    run("quality.py", "--quick", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "quality_quick.json").read_text())
+    assert {"betting", "lending", "football", "stocks"} <= set(results["datasets"])
+    assert (tmp_path / "quality_quick.md").read_text().startswith("#")
+
+
+def test_speed_quick(tmp_path):
+    run("speed.py", "--quick", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "speed_quick.json").read_text())
+    assert results  # every measure recorded
+    assert "| measure |" in (tmp_path / "speed_quick.md").read_text()
+
+
+@pytest.mark.slow
+def test_quality_full(tmp_path):
+    run("quality.py", "--out", str(tmp_path), timeout=3600)
+
+
+@pytest.mark.slow
+def test_speed_full(tmp_path):
+    run("speed.py", "--out", str(tmp_path), timeout=3600)
