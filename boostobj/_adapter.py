@@ -53,6 +53,22 @@ class DataCache:
         return st
 
 
+def array_module(device: str) -> Any:
+    """numpy for ``"cpu"``, cupy for ``"cuda"`` (imported only then)."""
+    if device == "cpu":
+        return np
+    if device == "cuda":
+        try:
+            import cupy
+        except ImportError:
+            raise ImportError(
+                "device='cuda' computes gradients with cupy, which is not installed; "
+                "install the cupy build for your CUDA version, or use device='cpu'"
+            ) from None
+        return cupy
+    raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+
+
 def gradient_hessian(
     loss: Loss,
     scale: float | None,
@@ -60,8 +76,12 @@ def gradient_hessian(
     data: Any,
     margin: NDArray[Any],
     read: Callable[[Any], tuple[NDArray[Any], NDArray[Any] | None]],
+    xp: Any = np,
 ) -> tuple[NDArray[Any], NDArray[Any]]:
     """Gradient and hessian of ``loss`` for the rows of ``data`` at ``margin``.
+
+    ``xp`` is the array module the kernel runs on: numpy, or cupy to compute on the GPU
+    (coefficients and buffers then live on the device, and only the margin is copied in).
 
     Arithmetic follows the booster's margin dtype: float32 for XGBoost, float64 for LightGBM
     (whose built-in objectives compute in double, so a float64 kernel reproduces them).
@@ -83,11 +103,11 @@ def gradient_hessian(
         if r.size != margin.shape[0]:
             raise ValueError(f"label has {r.size} rows but the margin has {margin.shape[0]}")
         c = loss.weight_scale(r, weight) if scale is None else float(scale)
-        st.coef = loss.coefficients(r, weight, c, dtype)
-        st.grad = np.empty(r.size, dtype=dtype)
-        st.hess = np.empty(r.size, dtype=dtype)
+        st.coef = tuple(xp.asarray(c) for c in loss.coefficients(r, weight, c, dtype))
+        st.grad = xp.empty(r.size, dtype=dtype)
+        st.hess = xp.empty(r.size, dtype=dtype)
     assert st.grad is not None and st.hess is not None
-    loss.gradient_hessian_into(margin, st.coef, st.grad, st.hess)
+    loss.gradient_hessian_into(xp.asarray(margin), st.coef, st.grad, st.hess)
     return st.grad, st.hess
 
 

@@ -64,21 +64,29 @@ def _read(dtrain: xgb.DMatrix) -> tuple[NDArray[Any], NDArray[Any] | None]:
     return dtrain.get_label(), (weight if weight.size else None)
 
 
-def make_objective(loss: str | Loss = "logistic", *, scale: float | None = None) -> ObjectiveFn:
+def make_objective(
+    loss: str | Loss = "logistic", *, scale: float | None = None, device: str = "cpu"
+) -> ObjectiveFn:
     """An XGBoost ``obj=`` function ``(predt, dtrain) -> (grad, hess)`` for ``loss``.
 
     Args:
         loss: a name in :data:`boostobj.losses.LOSSES` or a :class:`~boostobj.losses.Loss`.
         scale: weight scale, the divisor of ``|log p|``. ``None`` uses the training DMatrix's
             own ``weight_scale``; pass the whole training set's scale under Dask.
+        device: ``"cpu"`` (numpy) or ``"cuda"``: compute on the GPU with cupy and return
+            cupy arrays, which XGBoost with ``device="cuda"`` takes without a copy (it hands
+            the margin over as host numpy either way). On an H200 this took 0.6 ms per 1M
+            rows against 4.7 ms for numpy plus XGBoost's host-to-device copy
+            (``benchmarks/gpu_kernel.py``). Needs ``cupy``.
 
     The label and weights are read from ``dtrain`` on the first call and cached with it.
     """
     loss_ = get_loss(loss)
     cache = _adapter.DataCache()
+    xp = _adapter.array_module(device)
 
     def objective(predt: NDArray[np.float32], dtrain: xgb.DMatrix) -> tuple[Any, Any]:
-        return _adapter.gradient_hessian(loss_, scale, cache, dtrain, predt, _read)
+        return _adapter.gradient_hessian(loss_, scale, cache, dtrain, predt, _read, xp)
 
     objective.__doc__ = f"XGBoost objective: {loss_!r}, scale={scale!r}."
     return objective

@@ -219,3 +219,35 @@ def test_stake_metric_for_kelly_models(discrete):
     assert name == "stake_log_wealth" and value == pytest.approx(expected, rel=1e-5)
     name, value, higher = bl.make_metric(stake=True)(margin, bl.dataset(X, p).construct())
     assert (name, higher) == ("stake_log_wealth", True) and value == pytest.approx(expected, 1e-5)
+
+
+def test_cuda_objective_is_import_safe_without_cupy(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_cupy(name, *args, **kwargs):
+        if name == "cupy":
+            raise ImportError("no cupy here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_cupy)
+    with pytest.raises(ImportError, match="device='cuda' computes gradients with cupy"):
+        bx.make_objective(device="cuda")
+    with pytest.raises(ValueError, match="device must be"):
+        bx.make_objective(device="tpu")
+
+
+def test_objective_runs_on_any_array_module(discrete):
+    """The kernel only uses ufuncs with out=: a numpy-compatible module (cupy) runs it as is."""
+    import boostobj._adapter as ad
+
+    X, p, _, _ = discrete
+    d = bx.dmatrix(X, p)
+    margin = np.linspace(-3, 3, X.shape[0]).astype(np.float32)
+    expected = [a.copy() for a in bx.objective(margin, d)]
+    got = ad.gradient_hessian(
+        bx.get_loss("logistic"), None, ad.DataCache(), d, margin, bx._read, xp=np
+    )
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
