@@ -47,12 +47,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 try:
-    import boostobj
+    import boostobj  # noqa: F401  (only to find the package)
 except ImportError:  # run as a plain script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import boostobj
 
 from boostobj import weight_scale
+from boostobj._meta import versions
 from boostobj.datasets import make_betting_market
 from boostobj.metrics import best_threshold
 
@@ -316,18 +316,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"boostobj": boostobj.__version__}
-    for pkg in ("numpy", "xgboost", "lightgbm", "optuna"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "missing"
-    return out
-
-
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
@@ -498,7 +486,7 @@ def run(cfg: Config) -> dict[str, Any]:
     results["load_before"] = load_before
     results["load_after"] = os.getloadavg()
     results["machine"] = machine()
-    results["versions"] = _versions()
+    results["versions"] = versions()
     results["argv"] = sys.argv[1:]
     results["total_seconds"] = time.perf_counter() - t_start
     results["checks"] = checks(results)

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from ._meta import versions
 from ._validation import check_same_length, check_sample_weight, log_payoff
 from .losses import Loss, get_loss
 from .metrics import break_even_margin, decide, log_wealth, margin_threshold, sigmoid
@@ -43,18 +44,6 @@ def check_features(X: Any, name: str = "X") -> NDArray[np.float64]:
         row, col = np.argwhere(np.isinf(arr))[0]
         raise ValueError(f"{name} has an infinite value at row {row}, column {col}")
     return arr
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in ("boostobj", "numpy", "xgboost", "lightgbm"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
 
 
 def prepare_output_dir(path: str | Path, overwrite: bool) -> Path:
@@ -261,7 +250,7 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             "n_rounds": self.n_rounds_,
             "n_features_in": int(self.n_features_in_),
             "feature_names": names,
-            "versions": _versions(),
+            "versions": versions(),
         }
         (out / SIDECAR).write_text(json.dumps(sidecar, indent=2) + "\n")
         return out
