@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._validation import log_payoff
+from .losses import LOSSES
 from .metrics import log_wealth, trivial_policies
 
 if TYPE_CHECKING:
@@ -378,6 +379,23 @@ def _evaluate(model: _WealthClassifier, part: _Part) -> SplitEval:
     )
 
 
+def _estimator_params(args: argparse.Namespace, features: list[str]) -> dict[str, Any]:
+    """``--loss`` and ``--payoff-known`` as estimator arguments (column names -> indices)."""
+    params: dict[str, Any] = {}
+    if args.payoff_known:
+        missing = [c for c in args.payoff_known if c not in features]
+        if missing:
+            raise ValueError(
+                f"--payoff-known column {missing[0]!r} is not a feature column "
+                f"(features: {', '.join(features)})"
+            )
+        params["payoff_columns"] = [features.index(c) for c in args.payoff_known]
+        params["loss"] = args.loss or "outcome"
+    elif args.loss:
+        params["loss"] = args.loss
+    return params
+
+
 def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
     from . import __version__
     from .report import wealth_multiple, write_report
@@ -392,6 +410,7 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
                 ("--time-column", args.time_column),
                 ("--split-column", args.split_column),
                 ("--features", args.features),
+                ("--payoff-known", args.payoff_known),
             )
             if value
         ]
@@ -404,6 +423,7 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
         if args.n_samples is not None:
             raise ValueError("--n-samples sizes the synthetic market; it does not apply to DATA")
         data = _load_table(args)
+    estimator_params = _estimator_params(args, data.features)
     out = Path(args.out) if args.out is not None else _default_run_dir()
     storage = args.storage or f"sqlite:///{(out / 'study.db').resolve()}"
     plots = not args.no_plots and _matplotlib_available()
@@ -413,6 +433,7 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
         "boostobj_version": __version__,
         "command": shlex.join(["boostobj", *argv]),
         "booster": args.booster,
+        "estimator_params": estimator_params,
         "n_estimators": args.n_estimators,
         "seed": args.seed,
         "n_splits": args.n_splits,
@@ -454,6 +475,7 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
         n_estimators=args.n_estimators,
         n_jobs=args.n_jobs,
         valid_groups=valid.time,
+        estimator_params=estimator_params,
     )
 
     model = result.model
@@ -694,6 +716,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="rows of the synthetic market, split 40/20/40 into train/valid/test "
         f"(default: {DEFAULT_N_SAMPLES}; only without DATA)",
+    )
+    tune.add_argument(
+        "--loss",
+        choices=sorted(LOSSES),
+        default=None,
+        help="surrogate the booster trains (default: logistic, the log(p)-weighted logistic; "
+        "outcome with --payoff-known)",
+    )
+    tune.add_argument(
+        "--payoff-known",
+        nargs=2,
+        metavar=("WIN", "LOSS"),
+        default=None,
+        help="two feature columns holding each row's payoff multiplier if the outcome is "
+        "positive / negative, known at decision time (odds, loan terms): the model then "
+        "learns the win probability and takes a row iff its expected log payoff is > 0 "
+        "(needs p_loss < 1 < p_win on every row)",
     )
     tune.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     tune.set_defaults(func=_cmd_tune)

@@ -200,17 +200,22 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         s = sigmoid(self.decision_function(X))
         return np.column_stack([1.0 - s, s])
 
+    def decision_margin(self, X: Any) -> NDArray[np.float64]:
+        """The margin :meth:`predict` thresholds: :meth:`decision_function`, or with
+        ``payoff_columns`` that net of each row's break-even margin (then ``> 0`` means
+        ``q log p_win + (1 - q) log p_loss > 0``). Tune thresholds on ``sigmoid`` of this."""
+        Xa = self._check_fitted_X(X)
+        base = self._base_margin(Xa)
+        margin = self._margin(Xa, base).astype(np.float64)
+        return margin if base is None else margin - base
+
     def predict(self, X: Any) -> NDArray[np.int64]:
-        """1 = take the row, iff ``sigmoid(margin) >= threshold``.
+        """1 = take the row, iff ``sigmoid(decision_margin) >= threshold``.
 
         With ``payoff_columns`` the margin is net of each row's break-even margin, so at
         ``threshold=0.5`` a row is taken iff ``q log p_win + (1 - q) log p_loss >= 0``.
         """
-        Xa = self._check_fitted_X(X)
-        base = self._base_margin(Xa)
-        margin = self._margin(Xa, base)
-        net = margin if base is None else margin - base
-        return decide(net, self.threshold).astype(np.int64)
+        return decide(self.decision_margin(X), self.threshold).astype(np.int64)
 
     def score(self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Log-wealth ``sum(log p)`` over the rows :meth:`predict` takes (higher is better)."""

@@ -28,6 +28,7 @@ leave it alone.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -42,7 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._validation import check_same_length, log_payoff
 from .guard import Recommendation, recommend_policy
-from .metrics import best_threshold, log_wealth, threshold_curve, trivial_policies
+from .metrics import best_threshold, log_wealth, sigmoid, threshold_curve, trivial_policies
 
 if TYPE_CHECKING:
     from .sklearn import _WealthClassifier
@@ -369,11 +370,13 @@ def _make_estimator(
     early_stopping_rounds: int | None,
     seed: int,
     n_jobs: int | None,
+    estimator_params: dict[str, Any] | None = None,
 ) -> _WealthClassifier:
     from .sklearn import LGBMWealthClassifier, XGBWealthClassifier
 
     rest = dict(params)
     common: dict[str, Any] = {
+        **(estimator_params or {}),
         "n_estimators": n_estimators,
         "early_stopping_rounds": early_stopping_rounds,
         "random_state": seed,
@@ -386,12 +389,17 @@ def _make_estimator(
     return LGBMWealthClassifier(num_leaves=rest.pop("num_leaves"), params=rest, **common)
 
 
+# The estimators' policy metric: log-wealth at the threshold, or stake log-wealth for Kelly.
+_POLICY_METRICS = ("log_wealth", "stake_log_wealth")
+
+
 def _pruning_callback(booster: str, trial: optuna.Trial, every: int = 1) -> Any:
     """A booster callback that reports validation log-wealth to ``trial`` every ``every`` rounds.
 
-    The value is the estimator's eval metric ``log_wealth`` (at probability 0.5) on the last
-    eval set; the step is the 0-based boosting round (0, every, 2 * every, ...). Raises
-    ``optuna.TrialPruned`` when the pruner says so; both boosters let the exception through.
+    The value is the estimator's policy metric (``log_wealth`` at probability 0.5, or
+    ``stake_log_wealth`` for Kelly models) on the last eval set; the step is the 0-based
+    boosting round (0, every, 2 * every, ...). Raises ``optuna.TrialPruned`` when the pruner
+    says so; both boosters let the exception through.
     Each report is a storage write and ``should_prune`` a read: about 40 ms on SQLite.
     """
 
@@ -409,13 +417,14 @@ def _pruning_callback(booster: str, trial: optuna.Trial, every: int = 1) -> Any:
             def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
                 if evals_log:
                     last = evals_log[list(evals_log)[-1]]
-                    report(epoch, float(last["log_wealth"][-1]))
+                    name = next(n for n in _POLICY_METRICS if n in last)
+                    report(epoch, float(last[name][-1]))
                 return False
 
         return _Report()
 
     def lgb_callback(env: Any) -> None:
-        values = [v for _, name, v, *_ in env.evaluation_result_list if name == "log_wealth"]
+        values = [v for _, name, v, *_ in env.evaluation_result_list if name in _POLICY_METRICS]
         if values:
             report(env.iteration - env.begin_iteration, float(values[-1]))
 
@@ -433,7 +442,8 @@ def _clip_threshold(t: float) -> float:
 
 
 def _proba(model: _WealthClassifier, X: Any) -> NDArray[np.float64]:
-    return model.predict_proba(X)[:, 1]
+    """The probability ``model.threshold`` is compared to (net of break-even margins)."""
+    return sigmoid(model.decision_margin(X))
 
 
 def _report(model: _WealthClassifier, X: Any, r: NDArray[np.float64]) -> dict[str, float]:
@@ -561,6 +571,7 @@ def tune(
     report_every: int = 10,
     optuna_verbosity: int | None = optuna.logging.WARNING,
     valid_groups: ArrayLike | None = None,
+    estimator_params: dict[str, Any] | None = None,
 ) -> TuneResult:
     """Tune booster hyperparameters for validation log-wealth, refit, choose the threshold.
 
@@ -624,6 +635,10 @@ def tune(
         optuna_verbosity: Optuna log level during the call; ``None`` leaves it alone.
         valid_groups: optional group id per validation row (e.g. dates) for the no-edge
             guard's split and block bootstrap (see :mod:`boostobj.guard`).
+        estimator_params: fixed estimator arguments for every trial, e.g.
+            ``{"loss": "kelly"}``, ``{"loss": "logistic", "loss_params": {"power": 0.5}}`` or
+            ``{"loss": "outcome", "payoff_columns": (i_win, i_loss)}``. Part of the study's
+            identity: a stored study resumes only with the same ones.
 
     Raises:
         ValueError: bad inputs (lengths, ``p <= 0``, feature counts, unknown booster, bad
@@ -670,6 +685,7 @@ def tune(
             early_stopping_rounds=early_stopping_rounds,
             seed=seed,
             n_jobs=n_jobs,
+            estimator_params=estimator_params,
         )
 
     if n_splits is not None:
@@ -703,6 +719,7 @@ def tune(
         "validation": "holdout" if n_splits is None else f"walk_forward({int(n_splits)})",
         "n_estimators": int(n_estimators),
         "early_stopping_rounds": int(early_stopping_rounds),
+        "estimator_params": json.dumps(estimator_params or {}, sort_keys=True, default=str),
         "data": _fingerprint(Xtr, r_tr, Xva, r_va),
     }
     if pruner is None:

@@ -415,3 +415,33 @@ def test_python_m_boostobj_help() -> None:
     assert done.returncode == 0, done.stderr
     assert "tune" in done.stdout and "predict" in done.stdout
     assert "break-even" in " ".join(done.stdout.split())
+
+
+def test_tune_with_payoffs_known_and_another_loss(market_csv: Path, tmp_path: Path) -> None:
+    """--payoff-known trains the win-probability model; --loss picks any registered loss."""
+    import pandas as pd
+
+    frame = pd.read_csv(market_csv)
+    frame["p_win"] = 1 + 0.05 * (np.exp(frame["log_odds"]) - 1)  # stake 0.05 at the odds
+    frame["p_loss"] = 0.95
+    data = tmp_path / "with_payoffs.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "known"
+    argv = ["tune", str(data), "--time-column", "date", "--trials", "2", "--out", str(out)]
+    assert main([*argv, "--payoff-known", "p_win", "p_loss", "--no-plots", *FAST]) == 0
+    report = read_report(out)
+    assert report["estimator_params"]["loss"] == "outcome"
+    meta = json.loads((out / "model" / "boostobj.json").read_text())
+    features = meta["feature_names"]
+    assert [features[i] for i in meta["params"]["payoff_columns"]] == ["p_win", "p_loss"]
+    out2 = tmp_path / "kelly"
+    argv[-1] = str(out2)
+    assert main([*argv, "--loss", "kelly", "--no-plots", *FAST]) == 0
+    assert read_report(out2)["estimator_params"] == {"loss": "kelly"}
+
+
+def test_payoff_known_columns_must_be_features(
+    market_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(["tune", str(market_csv), "--payoff-known", "nope", "x1", "--trials", "1", *FAST])
+    assert_one_line_error(capsys, rc, "--payoff-known column 'nope' is not a feature column")

@@ -403,3 +403,22 @@ def test_tune_threshold_rejects_bad_input(
 def test_make_storage_rejects_unknown_forms(storage: Any) -> None:
     with pytest.raises(ValueError, match="storage"):
         make_storage(storage)
+
+
+def test_tune_with_payoffs_known_at_decision_time(market: Market) -> None:
+    """estimator_params reach every trial; the threshold is tuned on the net margin."""
+    from boostobj.metrics import decide
+
+    X_tr, p_tr, X_va, p_va, _, _ = market
+
+    def with_payoffs(X: np.ndarray) -> np.ndarray:  # last column: log odds; stake 0.05
+        return np.column_stack([X, 1 + 0.05 * np.expm1(X[:, -1]), np.full(len(X), 0.95)])
+
+    Xk_tr, Xk_va = with_payoffs(X_tr), with_payoffs(X_va)
+    cols = (Xk_tr.shape[1] - 2, Xk_tr.shape[1] - 1)
+    result = tune(Xk_tr, p_tr, Xk_va, p_va, n_trials=2, n_estimators=40, n_jobs=1,
+                  estimator_params={"loss": "outcome", "payoff_columns": cols})  # fmt: skip
+    assert result.model.get_loss().name == "outcome"
+    assert tuple(result.model.payoff_columns) == cols
+    take = decide(result.model.decision_margin(Xk_va), result.threshold)
+    np.testing.assert_array_equal(result.model.predict(Xk_va), take)
