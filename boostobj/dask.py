@@ -77,6 +77,7 @@ __all__ = [
     "lightgbm_metric",
     "lightgbm_objective",
     "weight_scale",
+    "xgboost_loss_metric",
     "xgboost_metric",
     "xgboost_objective",
 ]
@@ -155,6 +156,24 @@ def xgboost_metric(
     return metric
 
 
+def xgboost_loss_metric(
+    loss: str | Loss = "logistic", *, scale: float, name: str | None = None
+) -> Callable[[NDArray[np.float32], xgb.DMatrix], tuple[str, float]]:
+    """``custom_metric=`` for ``xgboost.dask.train``: mean surrogate loss of the *whole* eval
+    set (sums and row counts are summed over workers). Lower is better; ``scale`` is the
+    training set's."""
+    from .losses import get_loss
+
+    metric_name, value = _adapter.loss_metric(get_loss(loss), _check_scale(scale), name)
+
+    def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
+        n = predt.shape[0]
+        local = value(predt, dmat) * n if n else 0.0
+        return metric_name, _allreduce_sum(local) / _allreduce_sum(float(n))
+
+    return metric
+
+
 def lightgbm_objective(loss: str | Loss = "logistic", *, scale: float) -> SklearnObjectiveFn:
     """``objective=`` for ``lightgbm.dask.DaskLGBMRegressor`` fitted on ``y = log p``.
 
@@ -187,6 +206,9 @@ class _Labels:
 
     def get_label(self) -> NDArray[Any]:
         return self._label
+
+    def get_weight(self) -> None:
+        return None
 
 
 def lightgbm_metric(
@@ -419,7 +441,8 @@ def fit_xgboost(
         p: payoff multipliers, finite and > 0, one per row of ``X``.
         sample_weight: optional weights, multiplied into ``|log p|``.
         eval_set: ``[(X_valid, p_valid), ...]``; early stopping (if ``early_stopping_rounds``)
-            maximises the last one's log-wealth, summed over all workers.
+            watches the last one, as ``early_stopping_metric`` says: its mean surrogate loss
+            (default) or its log-wealth, either computed over all workers' rows.
         threshold: probability cut of ``predict``; 0.5 is the Bayes decision.
         **estimator_kwargs: :class:`~boostobj.XGBWealthClassifier` parameters (``n_estimators``,
             ``max_depth``, ``params``, ...).
@@ -444,15 +467,21 @@ def fit_xgboost(
         for i, (Xv, rv) in enumerate(prep.evals)
     ]
     use_es = bool(evals and est.early_stopping_rounds)
-    # xgboost.dask.train has no ``maximize``: its own early stopping would minimise.
-    stop = [EarlyStopping(rounds=est.early_stopping_rounds, maximize=True)] if use_es else None
+    on_loss = est._stop_on_loss()
+    policy = xgboost_metric(est.threshold, stake=loss.stake)
+    surrogate = xgboost_loss_metric(loss, scale=prep.scale)
+    metrics = [policy, surrogate] if on_loss else [surrogate, policy]  # the last one stops
+    # xgboost.dask.train has no ``maximize``: pass the direction through the callback.
+    stop = (
+        [EarlyStopping(rounds=est.early_stopping_rounds, maximize=not on_loss)] if use_es else None
+    )
     out = dxgb.train(
         client,
         est.booster_params(),
         dtrain,
         num_boost_round=est.n_estimators,
         obj=xgboost_objective(loss, scale=prep.scale),
-        custom_metric=xgboost_metric(est.threshold, stake=loss.stake),
+        custom_metric=lambda predt, dmat: [m(predt, dmat) for m in metrics],
         evals=evals,
         callbacks=stop,
         verbose_eval=False,
@@ -533,8 +562,13 @@ def fit_lightgbm(
     est = LGBMWealthClassifier(threshold=threshold, **estimator_kwargs)
     _check_supported(est)
     loss = est.get_loss()
-    metric_name, metric = _adapter.policy_metric(est.threshold, loss.stake, None)
     prep = _prepare(client, X, p, sample_weight, eval_set, loss)
+    policy_name, policy = _adapter.policy_metric(est.threshold, loss.stake, None)
+    loss_name, mean_loss = _adapter.loss_metric(loss, prep.scale, None)
+
+    def loss_sum(margin: NDArray[np.float64], labels: Any) -> float:
+        return mean_loss(margin, labels) * margin.shape[0]
+
     params = est.booster_params()
     params.pop("num_threads", None)  # lightgbm.dask sets it from each worker's nthreads
     params.setdefault("metric", "None")
@@ -551,13 +585,23 @@ def fit_lightgbm(
     n_rounds = booster.current_iteration()
     est.evals_result_ = {}
     if prep.evals:
-        lazy = [_eval_curve(booster, Xv, rv, n_rounds, metric) for Xv, rv in prep.evals]
-        curves = [np.asarray(c, dtype=np.float64) for c in client.gather(client.compute(lazy))]
+        lazy = [
+            _eval_curve(booster, Xv, rv, n_rounds, metric)
+            for Xv, rv in prep.evals
+            for metric in (policy, loss_sum)
+        ]
+        sums = [np.asarray(c, dtype=np.float64) for c in client.gather(client.compute(lazy))]
+        curves = [
+            {policy_name: sums[2 * i], loss_name: sums[2 * i + 1] / Xv.shape[0]}
+            for i, (Xv, _) in enumerate(prep.evals)
+        ]
         keep, stop = n_rounds, n_rounds
         if est.early_stopping_rounds:
-            keep, stop = _rounds_kept(curves[-1], est.early_stopping_rounds)
+            last = curves[-1]
+            watch = -last[loss_name] if est._stop_on_loss() else last[policy_name]
+            keep, stop = _rounds_kept(watch, est.early_stopping_rounds)
         est.evals_result_ = {
-            f"valid_{i}": {metric_name: c[:stop].tolist()} for i, c in enumerate(curves)
+            f"valid_{i}": {k: v[:stop].tolist() for k, v in c.items()} for i, c in enumerate(curves)
         }
         if keep < n_rounds:
             import lightgbm as lgb

@@ -279,6 +279,7 @@ def test_eval_metric_is_global_and_early_stopping_maximises(client, data, fit):
         client, Xd, da.from_array(p, chunks=CHUNK),
         eval_set=[(da.from_array(Xv, chunks=(700, 5)), da.from_array(pv, chunks=700))],
         n_estimators=60, learning_rate=0.3, early_stopping_rounds=5,
+        early_stopping_metric="log_wealth",
     )  # fmt: skip
     curve = np.asarray(est.evals_result_["valid_0"]["log_wealth"], dtype=np.float64)
     kept = est.n_rounds_
@@ -289,6 +290,26 @@ def test_eval_metric_is_global_and_early_stopping_maximises(client, data, fit):
     assert kept == int(np.argmax(curve)) + 1
     assert len(curve) == min(kept + 5, 60)
     assert kept < 60
+
+
+@pytest.mark.parametrize("fit", [bd.fit_xgboost, bd.fit_lightgbm], ids=["xgboost", "lightgbm"])
+def test_default_early_stopping_minimises_the_global_surrogate_loss(client, data, fit):
+    _X, p, _r, _sw, Xd = data
+    rng = np.random.default_rng(8)
+    Xv = rng.integers(0, 8, size=(1400, 5)).astype(np.float64)
+    pv = np.exp(0.1 * (Xv[:, 0] - 3.5) / 3 + 0.05 * np.sin(Xv[:, 1]) + rng.normal(0, 0.05, 1400))
+    est = fit(
+        client, Xd, da.from_array(p, chunks=CHUNK),
+        eval_set=[(da.from_array(Xv, chunks=(700, 5)), da.from_array(pv, chunks=700))],
+        n_estimators=200, learning_rate=0.5, early_stopping_rounds=5,
+    )  # fmt: skip
+    curve = np.asarray(est.evals_result_["valid_0"]["logistic_loss"], dtype=np.float64)
+    kept = est.n_rounds_
+    assert kept == int(np.argmin(curve)) + 1 and len(curve) == min(kept + 5, 200)
+    # the value is the whole eval set's mean loss at the training scale
+    margin = est.decision_function(Xv)
+    whole = est.get_loss().loss(margin, np.log(pv), scale=est.scale_).mean()
+    assert curve[kept - 1] == pytest.approx(whole, rel=1e-5)
 
 
 def test_rounds_kept_follows_the_boosters_rule():
@@ -302,7 +323,7 @@ def test_kelly_stake_metric_passes_through(client, data):
         client, Xd, da.from_array(p, chunks=CHUNK), loss="kelly", n_estimators=3,
         eval_set=[(Xd, da.from_array(p, chunks=CHUNK))],
     )  # fmt: skip
-    assert set(est.evals_result_["valid_0"]) == {"stake_log_wealth"}
+    assert set(est.evals_result_["valid_0"]) == {"stake_log_wealth", "kelly_loss"}
 
 
 # -- input checks, before any training --------------------------------------------------------
