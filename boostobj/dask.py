@@ -37,8 +37,9 @@ Traps (see FACTS.md):
   (the trees do not depend on the eval set, so the result is the same, the cost is the
   rounds after the best).
 - ``xgboost.dask.train`` has no ``maximize`` argument, so its ``early_stopping_rounds`` would
-  minimise log-wealth. :func:`fit_xgboost` passes ``EarlyStopping(rounds, maximize=True)``
-  instead (each worker gets its own copy of a callback, also with threaded workers).
+  minimise log-wealth. :func:`fit_xgboost` passes ``EarlyStopping(rounds, maximize=...)``
+  instead, in the direction of the estimator's ``early_stopping_metric`` (each worker gets
+  its own copy of a callback, also with threaded workers).
 - LightGBM's network is one per process: run ``lightgbm.dask`` on worker *processes*
   (``LocalCluster(processes=True)``, the default); threaded workers trained other models.
 - Distributed quantile sketches cut continuous features differently from one machine, so a

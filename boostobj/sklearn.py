@@ -144,13 +144,15 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             y: payoff multiplier per row, finite and > 0.
             sample_weight: optional weights, multiplied into ``|log p|``.
             eval_set: ``[(X_valid, p_valid), ...]``; early stopping (if
-                ``early_stopping_rounds``) maximises log-wealth on the last one.
+                ``early_stopping_rounds``) watches the last one: its mean surrogate loss, or
+                its log-wealth (``early_stopping_metric``). Both are in ``evals_result_``.
             verbose: print the booster's evaluation log.
             callbacks: extra booster callbacks, passed through to ``xgb.train`` (each an
                 ``xgboost.callback.TrainingCallback``) or ``lgb.train`` (callables of ``env``).
         """
         loss = self.get_loss()
         margin_threshold(self.threshold)  # validates
+        self._stop_on_loss()  # validates early_stopping_metric
         if self.payoff_columns is not None and loss.name != "outcome":
             raise ValueError(
                 "payoff_columns needs loss='outcome': the decision q log p_win + (1 - q) "
