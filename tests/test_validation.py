@@ -40,3 +40,22 @@ def test_weight_scale_rejects_all_zero_weights():
         weight_scale([0.1, 0.2], [1.0, -1.0])
     with pytest.raises(ValueError, match="length mismatch"):
         weight_scale([0.1, 0.2], [1.0])
+
+
+def test_import_boostobj_loads_no_booster_sklearn_or_optuna():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, boostobj; heavy = {'xgboost', 'lightgbm', 'optuna', 'sklearn', 'dask'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_public_api_is_listed():
+    import boostobj
+
+    for name in boostobj.__all__:
+        assert getattr(boostobj, name) is not None
