@@ -51,6 +51,7 @@ except ImportError:  # run as a plain script from a checkout
 from boostobj import losses as bl
 from boostobj._meta import versions
 from boostobj.datasets import bayes_log_wealth, make_betting_market, make_lending_market
+from boostobj.guard import recommend_policy
 from boostobj.metrics import best_threshold, log_wealth, trivial_policies
 from boostobj.stats import BootstrapResult, bootstrap_policies
 
@@ -95,6 +96,7 @@ class Config:
     n_jobs: int = 2
     n_boot: int = 1000
     grid_size: int = 4  # knob values tried per knob (first ones of KNOB_GRID)
+    tune_trials: int = 30  # Optuna trials of boostobj.tuning.tune for the "+ tuned" rows
     real_every: int = 1  # keep every k-th date of a real table (quick mode)
     quick: bool = False
 
@@ -108,6 +110,7 @@ class Split:
     X: dict[str, NDArray[np.float64]]
     p: dict[str, NDArray[np.float64]]
     block_test: NDArray[Any] | None = None
+    block_valid: NDArray[Any] | None = None
     expected_test: NDArray[np.float64] | None = None  # E[log p | x], synthetic only
     features: list[str] = field(default_factory=list)
 
@@ -147,15 +150,16 @@ def real_split(name: str, seed: int, cfg: Config, data_dir: Path) -> Split:
     features = [
         c for c in df.columns if c not in NOT_FEATURES and pd.api.types.is_numeric_dtype(df[c])
     ]
-    X, p = {}, {}
-    block = None
+    X, p, block = {}, {}, {}
     for part in ("train", "valid", "test"):
         rows = df["split"].to_numpy() == part
         X[part] = df.loc[rows, features].to_numpy(dtype=np.float64)
         p[part] = df.loc[rows, "p"].to_numpy(dtype=np.float64)
-        if part == "test":
-            block = df.loc[rows, BLOCK_COLUMN[name]].to_numpy()
-    return Split(name=name, seed=seed, X=X, p=p, block_test=block, features=features)
+        block[part] = df.loc[rows, BLOCK_COLUMN[name]].to_numpy()
+    return Split(
+        name=name, seed=seed, X=X, p=p, block_test=block["test"], block_valid=block["valid"],
+        features=features,
+    )  # fmt: skip
 
 
 # -- learned methods -------------------------------------------------------------------------
@@ -228,6 +232,36 @@ def fit_payoffs(booster: str, split: Split, cfg: Config) -> Fit | None:
         return est.decision_function(X[part]) - be
 
     return Fit(net("valid"), net("test"), int(est.n_rounds_), seconds)
+
+
+def fit_tuned(booster: str, split: Split, cfg: Config, payoffs_known: bool) -> Fit | None:
+    """boostobj's own tuner (:func:`boostobj.tuning.tune`: booster hyperparameters searched on
+    validation with ``cfg.tune_trials`` Optuna trials) for ``logistic``, or for ``outcome``
+    with payoffs known at decision time. Scores are the margins the model thresholds."""
+    from boostobj.tuning import tune
+
+    X, params = split.X, {}
+    if payoffs_known:
+        payoffs = known_payoffs(split)
+        if payoffs is None:
+            return None
+        X = {part: np.column_stack([split.X[part], payoffs[part]]) for part in split.X}
+        cols = (X["train"].shape[1] - 2, X["train"].shape[1] - 1)
+        params = {"loss": "outcome", "payoff_columns": cols}
+    t0 = time.perf_counter()
+    result = tune(
+        X["train"], split.p["train"], X["valid"], split.p["valid"],
+        booster=booster, n_trials=cfg.tune_trials, n_estimators=cfg.n_estimators,
+        seed=split.seed, n_jobs=cfg.n_jobs, estimator_params=params,
+    )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    model = result.model
+    return Fit(
+        model.decision_margin(X["valid"]),
+        model.decision_margin(X["test"]),
+        int(model.n_rounds_),
+        seconds,
+    )
 
 
 def _loss_class(name: str) -> type[bl.Loss]:
@@ -401,6 +435,37 @@ def run_split(split: Split, cfg: Config) -> dict[str, Any]:
             rec.update(evaluate(fit, split, 0.0))
             methods[f"{booster}/outcome+payoffs"] = rec
             log(f"  {split.name}/{split.seed} {booster} outcome+payoffs {_brief(rec)}")
+        for payoffs_known in (False, True):
+            if not cfg.tune_trials:
+                break
+            fit = fit_tuned(booster, split, cfg, payoffs_known)
+            if fit is None:
+                continue
+            name = "outcome+payoffs" if payoffs_known else "logistic"
+            rec = {"booster": booster, "family": "boostobj", "loss": f"{name}+tuned"}
+            rec.update(evaluate(fit, split, 0.0))
+            methods[f"{booster}/{name}+tuned"] = rec
+            log(f"  {split.name}/{split.seed} {booster} {name}+tuned {_brief(rec)}")
+            # The no-edge guard (what `boostobj tune` recommends): the model only if it beats
+            # both trivial policies beyond noise on validation, else the better trivial one.
+            guard = recommend_policy(fit.score_valid, r_va, block=split.block_valid, seed=0)
+            n_te = r_te.size
+            take = {
+                "model": rec["_take"],
+                "take_all": np.ones(n_te, bool),
+                "take_none": np.zeros(n_te, bool),
+            }[guard.policy]
+            methods[f"{booster}/{name}+tuned+guard"] = {
+                "booster": booster,
+                "family": "boostobj",
+                "loss": f"{name}+tuned+guard",
+                "guard_policy": guard.policy,
+                "valid_log_wealth": rec["valid_log_wealth"],
+                "test_log_wealth": log_wealth(r_te, take),
+                "test_n_taken": int(take.sum()),
+                "_take": take,
+            }
+            log(f"  {split.name}/{split.seed} {booster} {name}+tuned+guard -> {guard.policy}")
         for kind, label in BASELINES.items():
             fit = fit_baseline(booster, kind, split, cfg)
             rec = {"booster": booster, "family": "baseline", "loss": kind, "label": label}
@@ -668,6 +733,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, Path, Path, str]:
     ap.add_argument("--boosters", nargs="+", choices=BOOSTERS)
     ap.add_argument("--n-boot", type=int, help="bootstrap resamples (default 1000)")
     ap.add_argument("--n-jobs", type=int, default=2, help="booster threads (default 2)")
+    ap.add_argument(
+        "--tune-trials", type=int, help="Optuna trials of the '+tuned' rows (default 30; 0: skip)"
+    )
     ap.add_argument("--out", type=Path, default=HERE / "results", help="output folder")
     ap.add_argument("--data-dir", type=Path, default=HERE / "data", help="real tables folder")
     args = ap.parse_args(argv)
@@ -676,6 +744,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, Path, Path, str]:
         cfg = Config(
             n_train=1500, n_valid=1000, n_test=3000, seeds=[0], n_estimators=30, patience=5,
             n_jobs=args.n_jobs, n_boot=200, grid_size=0, real_every=40, quick=True,
+            tune_trials=2,
         )  # fmt: skip
     if args.seeds:
         cfg.seeds = args.seeds
@@ -685,6 +754,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, Path, Path, str]:
         cfg.boosters = args.boosters
     if args.n_boot:
         cfg.n_boot = args.n_boot
+    if args.tune_trials is not None:
+        cfg.tune_trials = args.tune_trials
     stem = "quality_quick" if cfg.quick else "quality"
     return cfg, args.out, args.data_dir, stem
 
