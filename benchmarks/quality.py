@@ -51,7 +51,6 @@ except ImportError:  # run as a plain script from a checkout
 from boostobj import losses as bl
 from boostobj._meta import versions
 from boostobj.datasets import bayes_log_wealth, make_betting_market, make_lending_market
-from boostobj.guard import recommend_policy
 from boostobj.metrics import best_threshold, log_wealth, trivial_policies
 from boostobj.stats import BootstrapResult, bootstrap_policies
 
@@ -171,6 +170,7 @@ class Fit:
     score_test: NDArray[np.float64]
     n_rounds: int
     seconds: float
+    guard_policy: str | None = None  # what boostobj.tuning.tune's no-edge guard recommends
 
 
 def make_estimator(booster: str, cfg: Config, seed: int, **kwargs: Any) -> Any:
@@ -253,6 +253,7 @@ def fit_tuned(booster: str, split: Split, cfg: Config, payoffs_known: bool) -> F
         X["train"], split.p["train"], X["valid"], split.p["valid"],
         booster=booster, n_trials=cfg.tune_trials, n_estimators=cfg.n_estimators,
         seed=split.seed, n_jobs=cfg.n_jobs, estimator_params=params,
+        valid_groups=split.block_valid,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     model = result.model
@@ -261,6 +262,7 @@ def fit_tuned(booster: str, split: Split, cfg: Config, payoffs_known: bool) -> F
         model.decision_margin(X["test"]),
         int(model.n_rounds_),
         seconds,
+        result.recommendation.policy,
     )
 
 
@@ -447,25 +449,25 @@ def run_split(split: Split, cfg: Config) -> dict[str, Any]:
             methods[f"{booster}/{name}+tuned"] = rec
             log(f"  {split.name}/{split.seed} {booster} {name}+tuned {_brief(rec)}")
             # The no-edge guard (what `boostobj tune` recommends): the model only if it beats
-            # both trivial policies beyond noise on validation, else the better trivial one.
-            guard = recommend_policy(fit.score_valid, r_va, block=split.block_valid, seed=0)
+            # both trivial policies beyond noise on the validation rows held out from tuning.
+            assert fit.guard_policy is not None
             n_te = r_te.size
             take = {
                 "model": rec["_take"],
                 "take_all": np.ones(n_te, bool),
                 "take_none": np.zeros(n_te, bool),
-            }[guard.policy]
+            }[fit.guard_policy]
             methods[f"{booster}/{name}+tuned+guard"] = {
                 "booster": booster,
                 "family": "boostobj",
                 "loss": f"{name}+tuned+guard",
-                "guard_policy": guard.policy,
+                "guard_policy": fit.guard_policy,
                 "valid_log_wealth": rec["valid_log_wealth"],
                 "test_log_wealth": log_wealth(r_te, take),
                 "test_n_taken": int(take.sum()),
                 "_take": take,
             }
-            log(f"  {split.name}/{split.seed} {booster} {name}+tuned+guard -> {guard.policy}")
+            log(f"  {split.name}/{split.seed} {booster} {name}+tuned+guard -> {fit.guard_policy}")
         for kind, label in BASELINES.items():
             fit = fit_baseline(booster, kind, split, cfg)
             rec = {"booster": booster, "family": "baseline", "loss": kind, "label": label}

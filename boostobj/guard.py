@@ -14,8 +14,11 @@ policies:
 4. Recommend the model iff the lower bounds of both intervals are above 0; otherwise the
    trivial policy that is better on the whole validation set, and say why.
 
-Early stopping and hyperparameters were still chosen on these rows, so the test leans towards
-the model; it is a floor of caution, not a guarantee.
+With cross-fitting alone, early stopping and hyperparameters were still chosen on these rows,
+so the test leans towards the model: after 30 tuning trials it let a losing model through on
+the football table. :func:`boostobj.tuning.tune` therefore holds out the last
+``guard_fraction`` of the validation rows from every choice and judges the final decisions
+there with :func:`judge_policy`; :func:`recommend_policy` is the fallback without such rows.
 """
 
 from __future__ import annotations
@@ -30,7 +33,13 @@ from ._validation import check_1d, check_log_payoff, check_same_length
 from .metrics import best_threshold
 from .stats import BootstrapResult, bootstrap_log_wealth
 
-__all__ = ["Recommendation", "cross_fitted_decisions", "recommend_policy"]
+__all__ = [
+    "Recommendation",
+    "cross_fitted_decisions",
+    "judge_policy",
+    "recommend_policy",
+    "split_point",
+]
 
 
 @dataclass(frozen=True)
@@ -65,15 +74,21 @@ class Recommendation:
         }
 
 
-def _halves(n: int, block: NDArray[Any] | None) -> NDArray[np.bool_]:
-    """Mask of the first half of ``n`` rows, cut where the block id changes."""
-    cut = n // 2
+def split_point(n: int, first_share: float, block: NDArray[Any] | None = None) -> int:
+    """Row index that puts about ``first_share`` of ``n`` rows first, moved to the nearest
+    place where the block id changes, so that no block is cut in two."""
+    cut = round(n * first_share)
     if block is not None:
         changes = np.flatnonzero(block[1:] != block[:-1]) + 1
         if changes.size:
             cut = int(changes[np.argmin(np.abs(changes - cut))])
+    return cut
+
+
+def _halves(n: int, block: NDArray[Any] | None) -> NDArray[np.bool_]:
+    """Mask of the first half of ``n`` rows, cut where the block id changes."""
     first = np.zeros(n, dtype=bool)
-    first[:cut] = True
+    first[: split_point(n, 0.5, block)] = True
     return first
 
 
@@ -94,6 +109,54 @@ def cross_fitted_decisions(
     return take
 
 
+def judge_policy(
+    take: ArrayLike,
+    log_payoff: ArrayLike,
+    *,
+    block: ArrayLike | None = None,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+    rows: str = "on validation rows its threshold was not chosen on",
+    trivial: str | None = None,
+) -> Recommendation:
+    """The guard's verdict on fixed decisions ``take`` (chosen without these rows' payoffs).
+
+    ``rows`` describes the rows in the reason sentence. ``trivial`` is the fallback policy
+    (``"take_all"`` or ``"take_none"``); ``None`` picks the better one on these rows.
+    """
+    r = check_log_payoff(log_payoff)
+    a = np.asarray(take, dtype=bool)
+    check_same_length(take=a, log_payoff=r, block=block)
+    kw: dict[str, Any] = {"n_boot": n_boot, "block": block, "seed": seed, "level": level}
+    vs_all = bootstrap_log_wealth(r, a, baseline_take=np.ones(r.size, bool), **kw)
+    vs_none = bootstrap_log_wealth(r, a, baseline_take=np.zeros(r.size, bool), **kw)
+    model = float(r[a].sum())
+    if trivial is None:
+        trivial = "take_all" if r.sum() > 0 else "take_none"
+    elif trivial not in ("take_all", "take_none"):
+        raise ValueError(f"trivial must be 'take_all' or 'take_none', got {trivial!r}")
+    if vs_all.low > 0 and vs_none.low > 0:
+        policy = "model"
+        reason = (
+            f"{rows}, the model beats take-all by "
+            f"{vs_all.estimate:.4g} [{vs_all.low:.4g}, {vs_all.high:.4g}] and take-none by "
+            f"{vs_none.estimate:.4g} [{vs_none.low:.4g}, {vs_none.high:.4g}] ({level:.0%} "
+            "bootstrap intervals)"
+        )
+    else:
+        policy = trivial
+        weak = vs_all if vs_all.low <= 0 else vs_none
+        other = "take-all" if weak is vs_all else "take-none"
+        reason = (
+            f"no edge beyond noise: {rows}, the "
+            f"model minus {other} is {weak.estimate:.4g} [{weak.low:.4g}, {weak.high:.4g}] "
+            f"({level:.0%} bootstrap interval), so the safer {trivial.replace('_', '-')} "
+            "is recommended"
+        )
+    return Recommendation(policy, reason, model, vs_all, vs_none)
+
+
 def recommend_policy(
     scores: ArrayLike,
     log_payoff: ArrayLike,
@@ -105,35 +168,15 @@ def recommend_policy(
 ) -> Recommendation:
     """Recommend the model or a trivial policy from validation scores and payoffs.
 
+    The threshold is cross-fitted on the two halves (:func:`cross_fitted_decisions`), then
+    :func:`judge_policy` decides. Use it when no rows are left that chose nothing; when they
+    are (``boostobj.tuning.tune``'s ``guard_fraction``), judge the final decisions there.
+
     Args:
         scores: the model's validation scores (margins or probabilities), in row order.
         log_payoff: ``log p`` of the validation rows.
         block: optional group ids (dates) for the split and the block bootstrap.
         n_boot, level, seed: bootstrap settings.
     """
-    r = check_log_payoff(log_payoff)
-    take = cross_fitted_decisions(scores, r, block)
-    kw: dict[str, Any] = {"n_boot": n_boot, "block": block, "seed": seed, "level": level}
-    vs_all = bootstrap_log_wealth(r, take, baseline_take=np.ones(r.size, bool), **kw)
-    vs_none = bootstrap_log_wealth(r, take, baseline_take=np.zeros(r.size, bool), **kw)
-    model = float(r[take].sum())
-    trivial = "take_all" if r.sum() > 0 else "take_none"
-    if vs_all.low > 0 and vs_none.low > 0:
-        policy = "model"
-        reason = (
-            f"on validation rows its threshold was not chosen on, the model beats take-all by "
-            f"{vs_all.estimate:.4g} [{vs_all.low:.4g}, {vs_all.high:.4g}] and take-none by "
-            f"{vs_none.estimate:.4g} [{vs_none.low:.4g}, {vs_none.high:.4g}] ({level:.0%} "
-            "bootstrap intervals)"
-        )
-    else:
-        policy = trivial
-        weak = vs_all if vs_all.low <= 0 else vs_none
-        other = "take-all" if weak is vs_all else "take-none"
-        reason = (
-            f"no edge beyond noise: on validation rows its threshold was not chosen on, the "
-            f"model minus {other} is {weak.estimate:.4g} [{weak.low:.4g}, {weak.high:.4g}] "
-            f"({level:.0%} bootstrap interval), so the safer {trivial.replace('_', '-')} "
-            "is recommended"
-        )
-    return Recommendation(policy, reason, model, vs_all, vs_none)
+    take = cross_fitted_decisions(scores, log_payoff, block)
+    return judge_policy(take, log_payoff, block=block, n_boot=n_boot, level=level, seed=seed)

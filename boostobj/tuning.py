@@ -42,7 +42,7 @@ import optuna
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import check_same_length, log_payoff
-from .guard import Recommendation, recommend_policy
+from .guard import Recommendation, judge_policy, recommend_policy, split_point
 from .metrics import best_threshold, log_wealth, sigmoid, threshold_curve, trivial_policies
 
 if TYPE_CHECKING:
@@ -507,6 +507,17 @@ class TuneResult:
         }
 
 
+def _guard_cut(n: int, fraction: float, groups: NDArray[Any] | None) -> int:
+    """First row of the guard's holdout: ``n * (1 - fraction)``, at a group boundary."""
+    cut = split_point(n, 1.0 - fraction, groups)
+    if not 2 <= cut <= n - 2:
+        raise ValueError(
+            f"guard_fraction={fraction} leaves {cut} of {n} validation rows for tuning and "
+            f"{n - cut} for the guard; give more validation rows or guard_fraction=0"
+        )
+    return cut
+
+
 def _walk_forward_value(
     trial: optuna.Trial,
     make: Callable[[], _WealthClassifier],
@@ -572,6 +583,7 @@ def tune(
     optuna_verbosity: int | None = optuna.logging.WARNING,
     valid_groups: ArrayLike | None = None,
     estimator_params: dict[str, Any] | None = None,
+    guard_fraction: float = 0.3,
 ) -> TuneResult:
     """Tune booster hyperparameters for validation log-wealth, refit, choose the threshold.
 
@@ -639,6 +651,11 @@ def tune(
             ``{"loss": "kelly"}``, ``{"loss": "logistic", "loss_params": {"power": 0.5}}`` or
             ``{"loss": "outcome", "payoff_columns": (i_win, i_loss)}``. Part of the study's
             identity: a stored study resumes only with the same ones.
+        guard_fraction: share of the validation rows, the last ones (cut between
+            ``valid_groups``), held out from every choice (early stopping, hyperparameters,
+            threshold) for the no-edge guard, which judges the final model's decisions there.
+            ``0`` uses all rows for tuning and cross-fits the guard's threshold instead, which
+            is optimistic after many trials.
 
     Raises:
         ValueError: bad inputs (lengths, ``p <= 0``, feature counts, unknown booster, bad
@@ -655,6 +672,19 @@ def tune(
     check_same_length(X_valid=Xva, p_valid=r_va)
     if Xva.shape[1] != Xtr.shape[1]:
         raise ValueError(f"X_valid has {Xva.shape[1]} features; X_train has {Xtr.shape[1]}")
+    if not 0.0 <= guard_fraction < 1.0:
+        raise ValueError(f"guard_fraction must be in [0, 1), got {guard_fraction!r}")
+    p_va = np.asarray(p_valid, dtype=np.float64)
+    groups = None if valid_groups is None else np.asarray(valid_groups)
+    if groups is not None:
+        check_same_length(X_valid=Xva, valid_groups=groups)
+    guard_rows = None
+    if guard_fraction > 0:  # the last rows of valid choose nothing; the guard judges there
+        cut = _guard_cut(r_va.size, guard_fraction, groups)
+        guard_rows = (Xva[cut:], r_va[cut:], None if groups is None else groups[cut:])
+        Xva, r_va, p_va = Xva[:cut], r_va[:cut], p_va[:cut]
+        groups = None if groups is None else groups[:cut]
+    X_valid, p_valid = Xva, p_va
     if (X_test is None) != (p_test is None):
         raise ValueError("give both X_test and p_test, or neither")
     Xte, r_te = None, None
@@ -721,6 +751,7 @@ def tune(
         "early_stopping_rounds": int(early_stopping_rounds),
         "estimator_params": json.dumps(estimator_params or {}, sort_keys=True, default=str),
         "data": _fingerprint(Xtr, r_tr, Xva, r_va),
+        "guard_fraction": float(guard_fraction),
     }
     if pruner is None:
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=20)
@@ -750,5 +781,12 @@ def tune(
     model.threshold = threshold
     valid = _report(model, Xva, r_va)
     test = None if r_te is None else _report(model, Xte, r_te)
-    recommendation = recommend_policy(_proba(model, Xva), r_va, block=valid_groups, seed=seed)
+    if guard_rows is None:
+        recommendation = recommend_policy(_proba(model, Xva), r_va, block=groups, seed=seed)
+    else:
+        Xg, rg, bg = guard_rows
+        take = model.predict(Xg).astype(bool)
+        rows = f"on the last {rg.size} validation rows, held out from every choice"
+        trivial = "take_all" if r_va.sum() + rg.sum() > 0 else "take_none"  # on all of valid
+        recommendation = judge_policy(take, rg, block=bg, seed=seed, rows=rows, trivial=trivial)
     return TuneResult(model, threshold, study, best_params, valid, test, recommendation)

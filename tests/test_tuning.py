@@ -57,7 +57,9 @@ def market() -> Market:
 
 def _tune(market: Market, p_test: np.ndarray | None = None, **kwargs: Any) -> TuneResult:
     Xtr, ptr, Xva, pva, Xte, pte = market
+    # guard_fraction=0: these tests compare against the whole validation set
     args: dict[str, Any] = {"n_trials": 6, "n_estimators": N_EST, "n_jobs": 1}
+    args["guard_fraction"] = 0.0
     args.update(kwargs)
     return tune(Xtr, ptr, Xva, pva, X_test=Xte, p_test=pte if p_test is None else p_test, **args)
 
@@ -422,3 +424,20 @@ def test_tune_with_payoffs_known_at_decision_time(market: Market) -> None:
     assert tuple(result.model.payoff_columns) == cols
     take = decide(result.model.decision_margin(Xk_va), result.threshold)
     np.testing.assert_array_equal(result.model.predict(Xk_va), take)
+
+
+def test_guard_holdout_chooses_nothing(market: Market) -> None:
+    """The last guard_fraction of valid rows: poisoning their payoffs changes no choice,
+    only the guard's verdict, which is stated on those rows."""
+    Xtr, ptr, Xva, pva, _, _ = market
+    args: dict[str, Any] = {"n_trials": 3, "n_estimators": N_EST, "n_jobs": 1}
+    honest = tune(Xtr, ptr, Xva, pva, guard_fraction=0.3, **args)
+    poisoned_p = pva.copy()
+    poisoned_p[700:] = np.where(np.arange(300) % 2, 3.0, 0.2)  # the last 30%: wild payoffs
+    poisoned = tune(Xtr, ptr, Xva, poisoned_p, guard_fraction=0.3, **args)
+    assert poisoned.threshold == honest.threshold
+    assert poisoned.best_params == honest.best_params
+    assert "last 300 validation rows, held out from every choice" in honest.recommendation.reason
+    assert poisoned.recommendation.model_log_wealth != honest.recommendation.model_log_wealth
+    with pytest.raises(ValueError, match="guard_fraction must be in"):
+        tune(Xtr, ptr, Xva, pva, guard_fraction=1.0, **args)
