@@ -19,7 +19,7 @@ def _describe_bad(bad: NDArray[np.bool_], values: NDArray[Any], name: str, what:
     first = int(idx[0])
     return (
         f"{name} has {idx.size} {what} value{'s' if idx.size != 1 else ''} "
-        f"(of {values.size}); the first is at index {first}: {values[first]!r}"
+        f"(of {values.size}); the first is at index {first}: {values[first].item()!r}"
     )
 
 
