@@ -1,6 +1,6 @@
 """Tune XGBoost on the synthetic market with Optuna, then check the result on test rows.
 
-    python examples/tune_xgboost.py                    # about a minute on 2 cores
+    python examples/tune_xgboost.py                    # about 10 s on 2 cores
     python examples/tune_xgboost.py --n-samples 6000 --trials 3   # a quick run
 
 The threshold and hyperparameters are chosen on the validation rows only; test rows are
