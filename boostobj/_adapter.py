@@ -111,6 +111,16 @@ def gradient_hessian(
     return st.grad, st.hess
 
 
+def _label(st: _State, data: Any, n: int) -> NDArray[Any]:
+    """``log p`` of ``data`` (its label), read and checked once per data object."""
+    if st.log_payoff is None:
+        r = check_log_payoff(data.get_label(), name="label (log p)")
+        if r.size != n:
+            raise ValueError(f"label has {r.size} rows but predictions have {n}")
+        st.log_payoff = r
+    return st.log_payoff
+
+
 def loss_metric(
     loss: Loss, scale: float | None, name: str | None
 ) -> tuple[str, Callable[[NDArray[Any], Any], float]]:
@@ -123,12 +133,13 @@ def loss_metric(
 
     def value(margin: NDArray[Any], data: Any) -> float:
         st = cache.state(data, margin.shape[0])
-        if st.log_payoff is None:
-            st.log_payoff = check_log_payoff(data.get_label(), name="label (log p)")
-        weight = data.get_weight()
-        weight = weight if weight is not None and len(weight) else None
-        c = loss.weight_scale(st.log_payoff, weight) if scale is None else scale
-        return float(loss.loss(margin, st.log_payoff, weight, c).mean())
+        if st.coef is None:  # label, weights and scale are fixed per data object
+            r = _label(st, data, margin.shape[0])
+            weight = data.get_weight()
+            weight = weight if weight is not None and len(weight) else None
+            c = loss.weight_scale(r, weight) if scale is None else scale
+            st.coef = loss.coefficients(r, weight, c, np.float64)
+        return float(loss._loss(np.asarray(margin, dtype=np.float64), st.coef).mean())
 
     return name or f"{loss.name}_loss", value
 
@@ -153,11 +164,7 @@ def policy_metric(
     def value(margin: NDArray[Any], data: Any) -> float:
         st = cache.state(data, margin.shape[0])
         if st.log_payoff is None:
-            st.log_payoff = check_log_payoff(data.get_label(), name="label (log p)")
-            if st.log_payoff.size != margin.shape[0]:
-                raise ValueError(
-                    f"label has {st.log_payoff.size} rows but predictions have {margin.shape[0]}"
-                )
+            _label(st, data, margin.shape[0])
             if read_base_margin is not None:
                 base = read_base_margin(data)
                 st.base_margin = None if base is None or not len(base) else np.asarray(base)

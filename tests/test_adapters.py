@@ -251,3 +251,15 @@ def test_objective_runs_on_any_array_module(discrete):
     )
     np.testing.assert_array_equal(got[0], expected[0])
     np.testing.assert_array_equal(got[1], expected[1])
+
+
+def test_loss_metric_is_the_mean_surrogate_loss(discrete):
+    from boostobj.losses import WeightedLogistic
+
+    X, p, r, sw = discrete
+    margin = np.linspace(-2, 2, r.size)
+    expected = WeightedLogistic().loss(margin, r, sw, scale=0.7).mean()
+    name, value = bx.make_loss_metric(scale=0.7)(margin.astype(np.float32), bx.dmatrix(X, p, sw))
+    assert name == "logistic_loss" and value == pytest.approx(expected, rel=1e-5)
+    name, value, higher = bl.make_loss_metric(scale=0.7)(margin, bl.dataset(X, p, sw).construct())
+    assert higher is False and value == pytest.approx(expected, rel=1e-6)
