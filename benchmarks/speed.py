@@ -7,7 +7,8 @@ eval sets. Variants, per booster:
 - ``builtin``: XGBoost ``binary:logistic`` with ``base_score=0.5`` / LightGBM ``binary`` with
   ``boost_from_average=False``, label ``1[log p > 0]``, weights ``|log p| / scale``;
 - ``boostobj``: :func:`boostobj.xgboost.make_objective` / :func:`boostobj.lightgbm.make_objective`
-  with the same scale, label ``log p``, wrapped to time each call inside training;
+  with the same scale and ``n_threads=--threads``, label ``log p``, wrapped to time each call
+  inside training;
 - ``floor`` (XGBoost only): a custom objective that returns precomputed arrays, i.e. what any
   Python objective costs XGBoost outside the objective itself (copies, the callback).
 
@@ -132,7 +133,7 @@ def xgboost_variants(cfg: Config, d: dict[str, Any]) -> dict[str, Callable[[], d
     p_builtin = {**common, "objective": "binary:logistic", "base_score": 0.5}
     p_ours = {**common, **bx.PARAMS}
     # floor: the objective's value at margin 0, precomputed; XGBoost still copies it each round
-    g0, h0 = (a.copy() for a in bx.make_objective(scale=d["scale"])(
+    g0, h0 = (a.copy() for a in bx.make_objective(scale=d["scale"], n_threads=cfg.threads)(
         np.zeros(cfg.rows, np.float32), d_ours))  # fmt: skip
 
     def floor(predt: NDArray[np.float32], dtrain: Any) -> tuple[Any, Any]:
@@ -143,7 +144,7 @@ def xgboost_variants(cfg: Config, d: dict[str, Any]) -> dict[str, Callable[[], d
         return {}
 
     def ours() -> dict[str, Any]:
-        obj, calls = timed(bx.make_objective(scale=d["scale"]))
+        obj, calls = timed(bx.make_objective(scale=d["scale"], n_threads=cfg.threads))
         xgb.train(p_ours, d_ours, cfg.rounds, obj=obj)
         return {"objective_calls_s": calls}
 
@@ -154,7 +155,7 @@ def xgboost_variants(cfg: Config, d: dict[str, Any]) -> dict[str, Callable[[], d
 
     # warm-up: builds each DMatrix's histogram index (cached with it) outside the timings
     xgb.train(p_builtin, d_builtin, 1)
-    xgb.train(p_ours, d_ours, 1, obj=bx.make_objective(scale=d["scale"]))
+    xgb.train(p_ours, d_ours, 1, obj=bx.make_objective(scale=d["scale"], n_threads=cfg.threads))
     return {"builtin": builtin, "boostobj": ours, "floor": floor_run}
 
 
@@ -164,7 +165,7 @@ def xgboost_kernel(cfg: Config, d: dict[str, Any]) -> list[tuple[float, float]]:
     import boostobj.xgboost as bx
 
     dtrain = xgb.DMatrix(np.zeros((cfg.rows, 1), np.float32), label=d["r"])  # X unused
-    obj = bx.make_objective(scale=d["scale"])
+    obj = bx.make_objective(scale=d["scale"], n_threads=cfg.threads)
     margin = np.random.default_rng(2).normal(0, 1, cfg.rows).astype(np.float32)
     obj(margin, dtrain)  # first call reads the label and caches the coefficients
     return _time_calls_cpu(lambda: obj(margin, dtrain), cfg.kernel_calls)
@@ -188,12 +189,13 @@ def lightgbm_variants(cfg: Config, d: dict[str, Any]) -> dict[str, Callable[[], 
         return {}
 
     def ours() -> dict[str, Any]:
-        obj, calls = timed(bl.make_objective(scale=d["scale"]))
+        obj, calls = timed(bl.make_objective(scale=d["scale"], n_threads=cfg.threads))
         lgb.train({**common, "objective": obj}, d_ours, cfg.rounds)
         return {"objective_calls_s": calls}
 
     lgb.train(p_builtin, d_builtin, 1)
-    lgb.train({**common, "objective": bl.make_objective(scale=d["scale"])}, d_ours, 1)
+    warm = bl.make_objective(scale=d["scale"], n_threads=cfg.threads)
+    lgb.train({**common, "objective": warm}, d_ours, 1)
     return {"builtin": builtin, "boostobj": ours}
 
 
@@ -204,7 +206,7 @@ def lightgbm_kernel(cfg: Config, d: dict[str, Any]) -> list[tuple[float, float]]
 
     data = lgb.Dataset(np.zeros((cfg.rows, 1)), label=d["r"], params={"verbose": -1})
     data.construct()
-    obj = bl.make_objective(scale=d["scale"])
+    obj = bl.make_objective(scale=d["scale"], n_threads=cfg.threads)
     margin = np.random.default_rng(2).normal(0, 1, cfg.rows)
     obj(margin, data)
     return _time_calls_cpu(lambda: obj(margin, data), cfg.kernel_calls)

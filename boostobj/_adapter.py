@@ -5,12 +5,20 @@ Each adapter reads ``label = log p`` and the sample weights from the booster's o
 (DMatrix, Dataset), never from arrays captured at creation, so the same objective works on
 any data and on each Dask partition. What it derives from them is cached per data object
 (weakly, so it dies with the data) and per row count.
+
+On the CPU the kernel runs in chunks of :data:`CHUNK_ROWS` rows, on a small thread pool:
+each chunk's in-place passes then stay in cache, and numpy releases the GIL inside each
+pass, so two threads nearly halve the time on 1M rows. The booster's own threads are idle
+while its Python objective runs, so the two do not compete.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -20,9 +28,57 @@ from ._validation import check_log_payoff
 from .losses import Coefficients, Loss
 from .metrics import log_wealth, margin_threshold, sigmoid, stake_log_wealth
 
+#: Rows per kernel task. 2**17 rows of float32 (512 KiB per array) measured fastest on 1M rows
+#: with 2 threads (2**15 and 2**16: GIL hand-offs dominate; 2**19: arrays leave the cache).
+CHUNK_ROWS = 1 << 17
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def check_threads(n_threads: int | None) -> int:
+    """``n_threads`` for the kernel: ``None`` -> :func:`available_cpus`, else an int >= 1."""
+    if n_threads is None:
+        return available_cpus()
+    if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
+        raise ValueError(f"n_threads must be None or an int >= 1, got {n_threads!r}")
+    return n_threads
+
+
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A shared pool per thread count, rebuilt in a forked child (whose copy has no threads)."""
+    key = (os.getpid(), threads)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            for stale in [k for k in _pools if k[0] != key[0]]:
+                del _pools[stale]  # the parent's; its threads do not exist here
+            pool = _pools[key] = ThreadPoolExecutor(threads, thread_name_prefix="boostobj")
+        return pool
+
+
+def run_chunked(task: Callable[[int, int], None], n: int, threads: int) -> None:
+    """``task(start, stop)`` over ``[0, n)`` in chunks of :data:`CHUNK_ROWS`, on ``threads``."""
+    if threads <= 1 or n <= CHUNK_ROWS:
+        for start in range(0, n, CHUNK_ROWS):
+            task(start, min(start + CHUNK_ROWS, n))
+        return
+    bounds = [(i, min(i + CHUNK_ROWS, n)) for i in range(0, n, CHUNK_ROWS)]
+    for future in [_pool(threads).submit(task, i, j) for i, j in bounds]:
+        future.result()  # re-raises a task's exception here
+
 
 class _State:
-    __slots__ = ("base_margin", "coef", "grad", "hess", "log_payoff", "n")
+    __slots__ = ("base_margin", "coef", "grad", "hess", "log_payoff", "margin", "n")
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -31,6 +87,7 @@ class _State:
         self.coef: Coefficients | None = None
         self.grad: NDArray[Any] | None = None
         self.hess: NDArray[Any] | None = None
+        self.margin: NDArray[Any] | None = None  # the margin cast to the kernel's dtype
 
 
 class DataCache:
@@ -77,14 +134,19 @@ def gradient_hessian(
     margin: NDArray[Any],
     read: Callable[[Any], tuple[NDArray[Any], NDArray[Any] | None]],
     xp: Any = np,
+    *,
+    dtype: Any = np.float32,
+    threads: int = 1,
 ) -> tuple[NDArray[Any], NDArray[Any]]:
-    """Gradient and hessian of ``loss`` for the rows of ``data`` at ``margin``.
+    """Gradient and hessian of ``loss`` for the rows of ``data`` at ``margin``, in ``dtype``.
 
-    ``xp`` is the array module the kernel runs on: numpy, or cupy to compute on the GPU
-    (coefficients and buffers then live on the device, and only the margin is copied in).
+    ``dtype`` is what the booster keeps: float32 for both (XGBoost's margins are float32;
+    LightGBM hands over float64 scores but stores gradients as float32, converting anything
+    else with a copy). A margin of another dtype is cast chunk by chunk into a cached buffer.
 
-    Arithmetic follows the booster's margin dtype: float32 for XGBoost, float64 for LightGBM
-    (whose built-in objectives compute in double, so a float64 kernel reproduces them).
+    ``xp`` is the array module the kernel runs on: numpy (chunked, on ``threads`` threads; see
+    :func:`run_chunked`), or cupy to compute on the GPU in one piece (coefficients and
+    buffers then live on the device, and only the margin is copied in).
 
     ``read(data)`` returns ``(label, weight or None)``. With ``scale=None`` the weight scale is
     this data object's own ``loss.weight_scale`` (mean ``|log p|`` for the default loss):
@@ -95,20 +157,35 @@ def gradient_hessian(
         raise ValueError(
             f"boostobj objectives are binary: expected 1-D margins, got shape {margin.shape}"
         )
-    dtype = np.float64 if margin.dtype == np.float64 else np.float32
-    st = cache.state(data, margin.shape[0])
-    if st.coef is None or st.grad is None or st.grad.dtype != dtype:
+    n = margin.shape[0]
+    st = cache.state(data, n)
+    if st.coef is None or st.grad is None:
         label, weight = read(data)
         r = check_log_payoff(label, name="label (log p)")
-        if r.size != margin.shape[0]:
-            raise ValueError(f"label has {r.size} rows but the margin has {margin.shape[0]}")
+        if r.size != n:
+            raise ValueError(f"label has {r.size} rows but the margin has {n}")
         c = loss.weight_scale(r, weight) if scale is None else float(scale)
         st.coef = tuple(xp.asarray(c) for c in loss.coefficients(r, weight, c, dtype))
-        st.grad = xp.empty(r.size, dtype=dtype)
-        st.hess = xp.empty(r.size, dtype=dtype)
-    assert st.grad is not None and st.hess is not None
-    loss.gradient_hessian_into(xp.asarray(margin), st.coef, st.grad, st.hess)
-    return st.grad, st.hess
+        st.grad = xp.empty(n, dtype=dtype)
+        st.hess = xp.empty(n, dtype=dtype)
+    coef, grad, hess = st.coef, st.grad, st.hess
+    assert grad is not None and hess is not None
+    if xp is not np:
+        loss.gradient_hessian_into(xp.asarray(margin, dtype=dtype), coef, grad, hess)
+        return grad, hess
+    if margin.dtype != dtype and st.margin is None:
+        st.margin = np.empty(n, dtype=dtype)
+    buf = st.margin if margin.dtype != dtype else None
+
+    def task(i: int, j: int) -> None:
+        f = margin[i:j]
+        if buf is not None:
+            f = buf[i:j]
+            np.copyto(f, margin[i:j], casting="same_kind")
+        loss.gradient_hessian_into(f, tuple(a[i:j] for a in coef), grad[i:j], hess[i:j])
+
+    run_chunked(task, n, threads)
+    return grad, hess
 
 
 def _label(st: _State, data: Any, n: int) -> NDArray[Any]:

@@ -59,19 +59,29 @@ def _read(train_set: lgb.Dataset) -> tuple[NDArray[Any], NDArray[Any] | None]:
     return train_set.get_label(), train_set.get_weight()
 
 
-def make_objective(loss: str | Loss = "logistic", *, scale: float | None = None) -> ObjectiveFn:
+def make_objective(
+    loss: str | Loss = "logistic", *, scale: float | None = None, n_threads: int | None = None
+) -> ObjectiveFn:
     """A LightGBM ``params["objective"]`` function ``(preds, train_set) -> (grad, hess)``.
 
     Args:
         loss: a name in :data:`boostobj.losses.LOSSES` or a :class:`~boostobj.losses.Loss`.
         scale: weight scale, the divisor of ``|log p|``. ``None`` uses the training Dataset's
             own ``weight_scale``; pass the whole training set's scale under Dask.
+        n_threads: threads for the kernel on data above 131,072 rows; ``None``: the CPUs
+            this process may use. LightGBM's threads are idle while the objective runs.
+
+    Gradients come back as float32, which LightGBM stores (it would copy float64 ones down);
+    the float64 scores are cast as the kernel reads them.
     """
     loss_ = get_loss(loss)
     cache = _adapter.DataCache()
+    threads = _adapter.check_threads(n_threads)
 
     def objective(preds: NDArray[np.float64], train_set: lgb.Dataset) -> tuple[Any, Any]:
-        return _adapter.gradient_hessian(loss_, scale, cache, train_set, preds, _read)
+        return _adapter.gradient_hessian(
+            loss_, scale, cache, train_set, preds, _read, threads=threads
+        )
 
     objective.__doc__ = f"LightGBM objective: {loss_!r}, scale={scale!r}."
     return objective

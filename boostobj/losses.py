@@ -103,7 +103,10 @@ class Loss(ABC):
     def coefficients(
         self, log_payoff: NDArray[Any], sample_weight: NDArray[Any] | None, scale: float, dtype: Any
     ) -> Coefficients:
-        """Per-row constants of the kernel, computed once per data set."""
+        """Per-row constants of the kernel, computed once per data set.
+
+        Each is an array with one entry per row: the adapters run the kernel on row slices.
+        """
 
     @abstractmethod
     def gradient_hessian_into(

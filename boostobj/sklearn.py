@@ -106,6 +106,11 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             )
         return self.early_stopping_metric == "loss"
 
+    def _kernel_threads(self) -> int | None:
+        """Threads for the objective's kernel: ``n_jobs`` when it names a count, else all."""
+        n_jobs = getattr(self, "n_jobs", None)
+        return n_jobs if isinstance(n_jobs, int) and n_jobs > 0 else None
+
     def _base_margin(self, X: NDArray[np.float64]) -> NDArray[np.float64] | None:
         """Per-row break-even margin from ``payoff_columns``, or ``None`` without them."""
         if self.payoff_columns is None:
@@ -316,7 +321,7 @@ class XGBWealthClassifier(_WealthClassifier):
             to round and the first trees often look best by chance: in the quality benchmark
             it stopped many fits after a handful of trees, so the smooth loss is the default.
         random_state: XGBoost ``seed``.
-        n_jobs: XGBoost ``nthread`` (``None``: all cores).
+        n_jobs: XGBoost ``nthread`` and the objective's kernel threads (``None``: all cores).
         params: more XGBoost parameters, passed through; they win over the above.
     """
 
@@ -385,7 +390,7 @@ class XGBWealthClassifier(_WealthClassifier):
             self.booster_params(),
             dtrain,
             num_boost_round=self.n_estimators,
-            obj=make_objective(loss, scale=self.scale_),
+            obj=make_objective(loss, scale=self.scale_, n_threads=self._kernel_threads()),
             custom_metric=lambda predt, d: [m(predt, d) for m in metrics],
             evals=dvals,
             early_stopping_rounds=self.early_stopping_rounds if dvals else None,
@@ -435,7 +440,8 @@ class LGBMWealthClassifier(_WealthClassifier):
             to round and the first trees often look best by chance: in the quality benchmark
             it stopped many fits after a handful of trees, so the smooth loss is the default.
         random_state: LightGBM ``seed``.
-        n_jobs: LightGBM ``num_threads`` (``None``: LightGBM's default).
+        n_jobs: LightGBM ``num_threads`` and the objective's kernel threads (``None``:
+            LightGBM's default; the kernel uses every core).
         params: more LightGBM parameters, passed through; they win over the above.
     """
 
@@ -504,7 +510,7 @@ class LGBMWealthClassifier(_WealthClassifier):
         policy = make_metric(self.threshold, stake=loss.stake, net_of_base_margin=base is not None)
         surrogate = make_loss_metric(loss, scale=self.scale_)
         metrics = [surrogate, policy] if self._stop_on_loss() else [policy, surrogate]
-        objective = make_objective(loss, scale=self.scale_)
+        objective = make_objective(loss, scale=self.scale_, n_threads=self._kernel_threads())
         params = {**self.booster_params(), "objective": objective, "metric": "None"}
         booster = lgb.train(
             params,

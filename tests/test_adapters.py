@@ -57,8 +57,8 @@ def test_lightgbm_matches_builtin_weighted_binary(discrete, with_weights):
     twin_data = lgb.Dataset(X, label=(r > 0).astype(float), weight=w)
     params = {**LGB_TWIN, "objective": "binary", "boost_from_average": False}
     twin = lgb.train(params, twin_data, 30)
-    # Both compute in float64. Not bit-equal only because LightGBM keeps weights and labels
-    # in float32 and our kernel uses the float64 weights (last-bit differences).
+    # Not bit-equal: LightGBM computes its gradients in float64 and stores them as float32;
+    # our kernel computes in float32 (what LightGBM keeps) from float64 weights.
     assert np.abs(ours.predict(X) - twin.predict(X, raw_score=True)).max() < 1e-6
     assert np.abs(ours.predict(X)).max() > 0.5
 
@@ -157,6 +157,76 @@ def test_objectives_survive_deepcopy_and_pickle(discrete):
     g, h = copy.deepcopy(bl.objective)(margin.astype(float), bl.dataset(X, p).construct())
     np.testing.assert_allclose(g, expected[0], rtol=1e-6)
     np.testing.assert_allclose(h, expected[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_chunked_kernel_equals_one_call(monkeypatch, loss, threads):
+    """Rows split into chunks (on a thread pool) give exactly the one-piece kernel's output,
+    for every loss, also from LightGBM's float64 scores, which are cast chunk by chunk."""
+    from boostobj import _adapter
+
+    monkeypatch.setattr(_adapter, "CHUNK_ROWS", 1000)
+    rng = np.random.default_rng(7)
+    n = 10_500  # ten full chunks and a short one
+    X = np.zeros((n, 1))
+    r = rng.normal(0, 0.3, n).astype(np.float32).astype(float)  # both store labels as float32
+    margin = rng.normal(0, 3, n)
+    margin[:4] = [-1e4, 1e4, -40.5, 60.0]
+    c = loss.weight_scale(r)
+    expected = loss.gradient_hessian(margin.astype(np.float32), r, scale=c)
+    for got in (
+        bx.make_objective(loss, n_threads=threads)(
+            margin.astype(np.float32), bx.dmatrix(X, np.exp(r))
+        ),
+        bl.make_objective(loss, n_threads=threads)(margin, bl.dataset(X, np.exp(r)).construct()),
+    ):
+        for a, b in zip(got, expected, strict=True):
+            assert a.dtype == np.float32
+            np.testing.assert_array_equal(a, b)
+
+
+def test_kernel_task_errors_reach_the_caller(monkeypatch):
+    from boostobj import _adapter
+
+    monkeypatch.setattr(_adapter, "CHUNK_ROWS", 10)
+
+    def task(i, j):
+        if i == 30:
+            raise RuntimeError("chunk 30 failed")
+
+    with pytest.raises(RuntimeError, match="chunk 30"):
+        _adapter.run_chunked(task, 100, threads=2)
+
+
+def test_kernel_pool_works_in_a_forked_child(monkeypatch):
+    """A pool made before a fork has no threads in the child: the child must build its own."""
+    import multiprocessing as mp
+
+    from boostobj import _adapter
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(_adapter, "CHUNK_ROWS", 10)
+    _adapter.run_chunked(lambda i, j: None, 100, threads=2)  # the parent's pool exists
+    with mp.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(_fill_chunked).get(timeout=60) == 100
+
+
+def _fill_chunked() -> int:
+    from boostobj import _adapter
+
+    _adapter.CHUNK_ROWS = 10
+    out = np.zeros(100)
+    _adapter.run_chunked(lambda i, j: out.__setitem__(slice(i, j), 1.0), 100, threads=2)
+    return int(out.sum())
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_n_threads_is_checked(bad):
+    with pytest.raises(ValueError, match="n_threads"):
+        bx.make_objective(n_threads=bad)
+    with pytest.raises(ValueError, match="n_threads"):
+        bl.make_objective(n_threads=bad)
 
 
 def test_objective_reads_each_data_object(discrete):
