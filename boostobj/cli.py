@@ -476,6 +476,9 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
         n_jobs=args.n_jobs,
         valid_groups=valid.time,
         estimator_params=estimator_params,
+        refit=args.refit,
+        select_on=args.select_on,
+        threshold=args.threshold,
     )
 
     model = result.model
@@ -485,7 +488,7 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
     report = write_report(
         out,
         result,
-        valid=_evaluate(model, valid),
+        valid=_evaluate(result.holdout_model, valid),  # with --refit, model has seen valid
         test=None if test is None else _evaluate(model, test),
         run=run,
         plots=plots,
@@ -555,6 +558,17 @@ def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
     return value
 
 
@@ -733,6 +747,28 @@ def build_parser() -> argparse.ArgumentParser:
         "positive / negative, known at decision time (odds, loan terms): the model then "
         "learns the win probability and takes a row iff its expected log payoff is > 0 "
         "(needs p_loss < 1 < p_win on every row)",
+    )
+    tune.add_argument(
+        "--refit",
+        action="store_true",
+        help="fit the saved model on train + valid after tuning (rounds scaled by the rows, "
+        "threshold kept); valid metrics and the guard's verdict are the train-only model's",
+    )
+    tune.add_argument(
+        "--select-on",
+        choices=("log_wealth", "loss"),  # tuning.SELECT_ON, without importing optuna here
+        default="log_wealth",
+        help="what ranks the trials on valid: log_wealth (default, the hard metric at the "
+        "tuned threshold) or loss (the surrogate loss: smoother; measured better with "
+        "--payoff-known)",
+    )
+    tune.add_argument(
+        "--threshold",
+        type=_probability,
+        default=None,
+        metavar="P",
+        help="fixed probability threshold in (0, 1) instead of tuning one on valid (0.5 with "
+        "--payoff-known: take a row iff its expected log payoff is > 0 under the model)",
     )
     tune.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     tune.set_defaults(func=_cmd_tune)

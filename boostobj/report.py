@@ -195,6 +195,7 @@ def build_report(
         **run,
         "threshold": float(result.threshold),
         "best_params": dict(result.best_params),
+        "refit_on_valid": result.holdout_model is not result.model,
         "study": {**_study_section(result.study), "storage": run.get("storage")},
         "valid": splits["valid"],
         "test": splits.get("test"),
@@ -273,6 +274,13 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Threshold: take a row when the predicted probability is >= "
         f"{_threshold_text(report['threshold'])}",
         f"- Best parameters: `{json.dumps(report['best_params'], sort_keys=True)}`",
+        "- Fitted on: "
+        + (
+            "train + valid (`--refit`); the validation numbers and the recommendation are "
+            "those of the same parameters fitted on train only"
+            if report.get("refit_on_valid")
+            else "train, early-stopped on valid"
+        ),
         f"- Trials: {study['n_trials']} ({study['n_complete']} complete, {study['n_pruned']} "
         f"pruned); best trial "
         f"{study['best_trial']} with value {_num(study['best_value'])}",
@@ -396,6 +404,8 @@ def plot_optimization_history(study: optuna.Study, path: str | Path) -> None:
     from optuna.study import StudyDirection
     from optuna.trial import TrialState
 
+    from .tuning import _CONFIG_ATTR
+
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
     n_pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
     number = np.array([t.number for t in done])
@@ -408,7 +418,9 @@ def plot_optimization_history(study: optuna.Study, path: str | Path) -> None:
     ax.step(number, best, where="post", color="tab:orange", label="best so far")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
-    ax.set_ylabel("trial value (validation log-wealth)")
+    config = study.user_attrs.get(_CONFIG_ATTR) or {}
+    on_loss = config.get("select_on") == "loss"
+    ax.set_ylabel(f"trial value (validation {'minus loss' if on_loss else 'log-wealth'})")
     ax.legend(loc="best", fontsize="small")
     fig.savefig(path, dpi=100)
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from boostobj import load_model, log_payoff, log_wealth, make_betting_market
-from boostobj.cli import _split_in_order, _suspected_leaks, main
+from boostobj.cli import _split_in_order, _suspected_leaks, build_parser, main
 from boostobj.report import PLOTS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -256,6 +256,23 @@ def test_no_data_runs_the_synthetic_market(tmp_path: Path) -> None:
     assert "Bayes policy" in (out / "report.md").read_text()
     for name in PLOTS:
         assert (out / name).read_bytes().startswith(PNG_MAGIC)
+    assert report["refit_on_valid"] is False
+
+
+def test_refit_select_on_and_fixed_threshold_reach_the_tuner(tmp_path: Path) -> None:
+    from boostobj.tuning import SELECT_ON
+
+    argv = ["tune", "--n-samples", "600", "--trials", "1", "--refit", "--no-plots", *FAST]
+    assert main([*argv, "--select-on", "loss", "--threshold", "0.5"]) == 0
+    (out,) = (tmp_path / "boostobj_runs").iterdir()
+    report = read_report(out)
+    assert report["refit_on_valid"] is True and report["threshold"] == 0.5
+    assert "train + valid (`--refit`)" in (out / "report.md").read_text()
+    assert report["study"]["best_value"] < 0  # minus the loss
+    assert main([*argv, "--threshold", "1"]) == 2  # usage error: not in (0, 1)
+    sub = next(a for a in build_parser()._actions if a.choices and "tune" in a.choices)
+    (select,) = [a for a in sub.choices["tune"]._actions if a.dest == "select_on"]
+    assert tuple(select.choices) == SELECT_ON  # the CLI's copy, kept free of optuna imports
 
 
 # -- predict ----------------------------------------------------------------------------------
@@ -392,7 +409,9 @@ def test_help_describes_every_option_and_the_payoff(capsys: pytest.CaptureFixtur
     for flag in (
         "--payoff", "--out", "--booster", "--trials", "--timeout", "--time-column",
         "--split-column", "--features", "--storage", "--study-name", "--seed", "--resume",
-        "--n-splits", "--n-samples", "--no-plots", "--n-estimators", "--n-jobs",
+        "--n-splits", "--n-samples", "--no-plots", "--n-estimators", "--n-jobs", "--refit",
+        "--select-on", "--threshold",
+        "--select-on", "--threshold",
     ):  # fmt: skip
         assert flag in text, flag
     assert "break-even" in " ".join(text.split())

@@ -370,6 +370,8 @@ def _with_bad_p_valid(args: dict[str, Any]) -> None:
         ({"n_splits": 0}, "n_splits must be a positive integer"),
         ({"X_valid": np.ones((1000, 3))}, "X_valid has 3 features; X_train has 8"),
         ({"p_test": None}, "give both X_test and p_test"),
+        ({"select_on": "auc"}, "select_on must be one of"),
+        ({"threshold": 1.0}, r"threshold must be None \(tune it\) or in \(0, 1\)"),
     ],
 )
 def test_tune_rejects_bad_input(market: Market, change: Any, match: str) -> None:
@@ -441,3 +443,62 @@ def test_guard_holdout_chooses_nothing(market: Market) -> None:
     assert poisoned.recommendation.model_log_wealth != honest.recommendation.model_log_wealth
     with pytest.raises(ValueError, match="guard_fraction must be in"):
         tune(Xtr, ptr, Xva, pva, guard_fraction=1.0, **args)
+
+
+def test_refit_trains_on_train_and_valid_and_keeps_the_choices(market: Market) -> None:
+    """refit=True: same study, threshold and guard verdict as without; the final model has
+    the holdout model's rounds scaled by the rows and differs from it."""
+    Xtr, ptr, Xva, pva, Xte, pte = market
+    args: dict[str, Any] = {"n_trials": 3, "n_estimators": N_EST, "n_jobs": 1}
+    plain = tune(Xtr, ptr, Xva, pva, X_test=Xte, p_test=pte, **args)
+    refit = tune(Xtr, ptr, Xva, pva, X_test=Xte, p_test=pte, refit=True, **args)
+    assert plain.model is plain.holdout_model and not plain.summary()["refit_on_valid"]
+    assert refit.model is not refit.holdout_model and refit.summary()["refit_on_valid"]
+    assert refit.best_params == plain.best_params and refit.threshold == plain.threshold
+    assert refit.valid == plain.valid and refit.recommendation == plain.recommendation
+    n_rows = ptr.size + pva.size
+    assert refit.model.n_rounds_ == round(plain.model.n_rounds_ * n_rows / ptr.size)
+    assert refit.model.threshold == refit.threshold
+    assert refit.model.scale_ == pytest.approx(float(np.abs(np.log(np.r_[ptr, pva])).mean()))
+    assert refit.test == {**refit.test, "model": pytest.approx(refit.model.score(Xte, pte))}
+    assert not np.allclose(refit.model.decision_function(Xte), plain.model.decision_function(Xte))
+
+
+def _minus_mean_loss(model: Any, X: np.ndarray, p: np.ndarray) -> float:
+    """Independent of tuning's helper: the estimator's loss at its scale, from its margins."""
+    per_row = model.get_loss().loss(model.decision_function(X), np.log(p), scale=model.scale_)
+    return -float(np.mean(per_row))
+
+
+def test_select_on_loss_values_trials_by_the_validation_loss(market: Market) -> None:
+    Xtr, ptr, Xva, pva, _, _ = market
+    res = tune(Xtr, ptr, Xva, pva, n_trials=3, n_estimators=N_EST, n_jobs=1, guard_fraction=0.0,
+               select_on="loss")  # fmt: skip
+    # the holdout model refits the best trial: its minus-loss is the best value
+    assert res.study.best_value == pytest.approx(_minus_mean_loss(res.holdout_model, Xva, pva))
+    assert res.study.best_value < 0  # a loss, negated: the study still maximises
+    lw = res.study.best_trial.user_attrs["log_wealth"]
+    assert res.valid["model"] == pytest.approx(lw)  # the hard metric is still recorded
+    # the pruner saw the loss too: intermediate values are negative, like the final one
+    steps = res.study.trials[0].intermediate_values
+    assert steps and all(v < 0 for v in steps.values())
+    wf = tune(Xtr, ptr, Xva, pva, n_trials=1, n_estimators=N_EST, n_jobs=1, n_splits=2,
+              select_on="loss")  # fmt: skip
+    trial = wf.study.trials[0]
+    assert trial.value == pytest.approx(np.mean(trial.user_attrs["fold_minus_loss"]))
+
+
+def test_fixed_threshold_is_used_by_every_trial_and_the_model(market: Market) -> None:
+    Xtr, ptr, Xva, pva, _, _ = market
+    res = tune(Xtr, ptr, Xva, pva, n_trials=2, n_estimators=N_EST, n_jobs=1, guard_fraction=0.0,
+               threshold=0.55)  # fmt: skip
+    assert res.threshold == 0.55 and res.model.threshold == 0.55
+    for trial in res.study.trials:
+        assert trial.user_attrs["threshold"] == 0.55
+    prob = res.model.predict_proba(Xva)[:, 1]
+    assert res.study.best_value == pytest.approx(log_wealth(np.log(pva), prob >= 0.55))
+    storage = optuna.storages.InMemoryStorage()
+    tune(Xtr, ptr, Xva, pva, n_trials=1, n_estimators=N_EST, n_jobs=1, storage=storage)
+    with pytest.raises(ValueError, match=r"threshold: stored None, now 0\.55"):
+        tune(Xtr, ptr, Xva, pva, n_trials=1, n_estimators=N_EST, n_jobs=1, storage=storage,
+             threshold=0.55)  # fmt: skip
