@@ -38,6 +38,14 @@ def test_speed_quick(tmp_path):
     assert "| measure |" in (tmp_path / "speed_quick.md").read_text()
 
 
+def test_payoffs_ablation_quick(tmp_path):
+    run("payoffs_ablation.py", "--quick", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "payoffs_ablation_quick.json").read_text())
+    assert results["seeds"] == [0, 3]
+    assert all(len(v) == 2 for b in results["shares"].values() for v in b.values())
+    assert "| xgboost | fixed+refit |" in (tmp_path / "payoffs_ablation_quick.md").read_text()
+
+
 @pytest.mark.slow
 def test_quality_full(tmp_path):
     run("quality.py", "--out", str(tmp_path), timeout=3600)
