@@ -47,6 +47,7 @@ except ImportError:  # run as a plain script from a checkout
 from benchmarks.quality import Config, known_payoffs, make_estimator, synthetic_split
 from boostobj._meta import versions
 from boostobj.metrics import break_even_margin, log_wealth
+from boostobj.tuning import _refit_on_all
 
 HERE = Path(__file__).resolve().parent
 VARIANTS = ("fixed", "fixed+refit", "fixed+refit+bag5", "fixed, spread weights")
@@ -83,13 +84,12 @@ def run_seed(booster: str, seed: int, cfg: Config) -> dict[str, float]:
 
     X_all = np.vstack([X["train"], X["valid"]])
     p_all = np.concatenate([split.p["train"], split.p["valid"]])
-    n_rounds = max(1, round(est.n_rounds_ * len(p_all) / len(split.p["train"])))
+    n_train = len(split.p["train"])
     margins = []
-    for k in range(5):
-        refit = clone(est).set_params(
-            n_estimators=n_rounds, early_stopping_rounds=None, random_state=1000 * seed + k
-        )
-        margins.append(refit.fit(X_all, p_all).decision_function(X["test"]))
+    for k in range(5):  # the refit rule of tune(refit=True), with another seed each time
+        model = clone(est).set_params(random_state=1000 * seed + k)
+        refit = _refit_on_all(model, est, n_train, X_all, p_all)
+        margins.append(refit.decision_function(X["test"]))
     out["fixed+refit"] = share(margins[0])
     out["fixed+refit+bag5"] = share(np.mean(margins, axis=0))
 
