@@ -10,9 +10,12 @@ the first 70% of the validation rows, the rest held out for the no-edge guard) a
 holdout model, fitted on train, at the tuner's threshold. With payoffs known the tuner ranks
 trials by the validation loss and decides at the break-even (``select_on="loss"``,
 ``threshold=0.5``). ``+tuned+refit`` is the model ``tune(refit=True)`` returns: the same
-parameters fitted on train + valid, at the same threshold. ``+tuned+refit+guard`` is what
-``boostobj tune --refit`` recommends: that model, or the trivial policy the guard falls back
-to.
+parameters fitted on train + valid, at the same threshold. ``+tuned+crossfit`` is the model
+``tune(refit=5)`` returns: the mean margin of 5 models of those parameters, each fitted on
+train + valid but one consecutive block and early-stopped on that block
+(:class:`boostobj.CrossFitEnsemble`). ``+tuned+crossfit+guard`` is what
+``boostobj tune --cross-fit 5`` recommends: that ensemble, or the trivial policy the guard
+falls back to.
 
 Data sets:
 
@@ -111,6 +114,7 @@ class Config:
     n_boot: int = 1000
     grid_size: int = 4  # knob values tried per knob (first ones of KNOB_GRID)
     tune_trials: int = 30  # Optuna trials of boostobj.tuning.tune for the "+ tuned" rows
+    cross_fit: int = 5  # members of the "+tuned+crossfit" ensemble (tune(refit=cross_fit))
     real_every: int = 1  # keep every k-th date of a real table (quick mode)
     quick: bool = False
 
@@ -252,13 +256,16 @@ def fit_payoffs(booster: str, split: Split, cfg: Config) -> Fit | None:
 
 def fit_tuned(
     booster: str, split: Split, cfg: Config, payoffs_known: bool
-) -> tuple[Fit, Fit] | None:
+) -> tuple[Fit, Fit, Fit] | None:
     """boostobj's own tuner (:func:`boostobj.tuning.tune`: booster hyperparameters searched on
-    validation with ``cfg.tune_trials`` Optuna trials, ``refit=True``) for ``logistic``, or
-    for ``outcome`` with payoffs known at decision time. Scores are the margins the model
-    thresholds. Returns the holdout model (fitted on train) and the final one (refitted on
-    train + valid), both at the threshold the tuner chose on validation."""
-    from boostobj.tuning import tune
+    validation with ``cfg.tune_trials`` Optuna trials, ``refit=cfg.cross_fit``) for
+    ``logistic``, or for ``outcome`` with payoffs known at decision time. Scores are the
+    margins the model thresholds. Returns the holdout model (fitted on train), the same
+    parameters refitted on train + valid (``refit=True``'s rule) and the cross-fitted
+    ensemble ``tune`` returns, all at the threshold the tuner chose on validation."""
+    from sklearn.base import clone
+
+    from boostobj.tuning import _refit_on_all, tune
 
     X, params, choice = split.X, {}, {}
     if payoffs_known:
@@ -276,16 +283,20 @@ def fit_tuned(
         X["train"], split.p["train"], X["valid"], split.p["valid"],
         booster=booster, n_trials=cfg.tune_trials, n_estimators=cfg.n_estimators,
         seed=split.seed, n_jobs=cfg.n_jobs, estimator_params=params,
-        valid_groups=split.block_valid, refit=True, **choice,
+        valid_groups=split.block_valid, refit=cfg.cross_fit, **choice,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
+    holdout = result.holdout_model
+    X_all = np.concatenate([X["train"], X["valid"]])
+    p_all = np.concatenate([split.p["train"], split.p["valid"]])
+    refit = _refit_on_all(clone(holdout), holdout, split.p["train"].size, X_all, p_all)
     policy, cut = result.recommendation.policy, margin_threshold(result.threshold)
     return tuple(  # type: ignore[return-value]
         Fit(
             m.decision_margin(X["valid"]), m.decision_margin(X["test"]), int(m.n_rounds_),
             seconds, policy, cut=cut,
         )
-        for m in (result.holdout_model, result.model)
+        for m in (holdout, refit, result.model)
     )  # fmt: skip
 
 
@@ -472,14 +483,15 @@ def run_split(split: Split, cfg: Config) -> dict[str, Any]:
             if fits is None:
                 continue
             name = "outcome+payoffs" if payoffs_known else "logistic"
-            for fit, tag in zip(fits, ("+tuned", "+tuned+refit"), strict=True):
+            tags = ("+tuned", "+tuned+refit", "+tuned+crossfit")
+            for fit, tag in zip(fits, tags, strict=True):
                 rec = {"booster": booster, "family": "boostobj", "loss": f"{name}{tag}"}
                 rec.update(evaluate(fit, split, 0.0))
                 methods[f"{booster}/{name}{tag}"] = rec
                 log(f"  {split.name}/{split.seed} {booster} {name}{tag} {_brief(rec)}")
-            # The no-edge guard (what `boostobj tune` recommends): the refitted model only if
-            # its train-only twin beats both trivial policies beyond noise on the validation
-            # rows held out from tuning.
+            # The no-edge guard (what `boostobj tune --cross-fit K` recommends): the ensemble
+            # only if its train-only twin beats both trivial policies beyond noise on the
+            # validation rows held out from tuning.
             assert fit.guard_policy is not None
             n_te = r_te.size
             take = {
@@ -487,10 +499,10 @@ def run_split(split: Split, cfg: Config) -> dict[str, Any]:
                 "take_all": np.ones(n_te, bool),
                 "take_none": np.zeros(n_te, bool),
             }[fit.guard_policy]
-            methods[f"{booster}/{name}+tuned+refit+guard"] = {
+            methods[f"{booster}/{name}+tuned+crossfit+guard"] = {
                 "booster": booster,
                 "family": "boostobj",
-                "loss": f"{name}+tuned+refit+guard",
+                "loss": f"{name}+tuned+crossfit+guard",
                 "guard_policy": fit.guard_policy,
                 "valid_log_wealth": rec["valid_log_wealth"],
                 "test_log_wealth": log_wealth(r_te, take),

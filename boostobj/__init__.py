@@ -7,7 +7,8 @@ Boosters see ``label = log p`` (:func:`log_payoff` checks and converts).
 - :mod:`boostobj.losses`: the math core (surrogates, gradient and hessian in margin space).
 - :mod:`boostobj.xgboost`, :mod:`boostobj.lightgbm`: thin adapters (objective, metric).
 - :mod:`boostobj.metrics`: log-wealth and exact threshold search.
-- :class:`XGBWealthClassifier`, :class:`LGBMWealthClassifier`: sklearn-style estimators.
+- :class:`XGBWealthClassifier`, :class:`LGBMWealthClassifier`: sklearn-style estimators;
+  :class:`CrossFitEnsemble` averages cross-fitted copies of one.
 - :func:`make_betting_market`: synthetic data with a known optimal policy.
 
 Booster, sklearn and Optuna imports are lazy: ``import boostobj`` loads numpy only.
@@ -24,11 +25,13 @@ from .metrics import best_threshold, log_wealth, threshold_curve
 
 if TYPE_CHECKING:
     from .datasets import make_betting_market
+    from .ensemble import CrossFitEnsemble
     from .sklearn import LGBMWealthClassifier, XGBWealthClassifier, load_model
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CrossFitEnsemble",
     "LGBMWealthClassifier",
     "XGBWealthClassifier",
     "__version__",
@@ -42,6 +45,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "CrossFitEnsemble": ".ensemble",
     "XGBWealthClassifier": ".sklearn",
     "LGBMWealthClassifier": ".sklearn",
     "load_model": ".sklearn",

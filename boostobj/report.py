@@ -196,6 +196,7 @@ def build_report(
         "threshold": float(result.threshold),
         "best_params": dict(result.best_params),
         "refit_on_valid": result.holdout_model is not result.model,
+        "n_members": len(getattr(result.model, "members_", [result.model])),
         "study": {**_study_section(result.study), "storage": run.get("storage")},
         "valid": splits["valid"],
         "test": splits.get("test"),
@@ -276,8 +277,15 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Best parameters: `{json.dumps(report['best_params'], sort_keys=True)}`",
         "- Fitted on: "
         + (
-            "train + valid (`--refit`); the validation numbers and the recommendation are "
-            "those of the same parameters fitted on train only"
+            "train + valid ("
+            + (
+                f"`--cross-fit {report['n_members']}`: the mean of {report['n_members']} "
+                "models, each early-stopped on the block of rows it did not train on"
+                if report.get("n_members", 1) > 1
+                else "`--refit`"
+            )
+            + "); the validation numbers and the recommendation are those of the same "
+            "parameters fitted on train only"
             if report.get("refit_on_valid")
             else "train, early-stopped on valid"
         ),

@@ -277,12 +277,17 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
 
 def load_model(path: str | Path) -> _WealthClassifier:
-    """Load a model folder written by ``save`` (either booster)."""
+    """Load a model folder written by ``save`` (either booster, or a
+    :class:`~boostobj.ensemble.CrossFitEnsemble` of them)."""
     folder = Path(path)
     sidecar_path = folder / SIDECAR
     if not sidecar_path.is_file():
         raise FileNotFoundError(f"{folder} is not a boostobj model folder: no {SIDECAR}")
     meta = json.loads(sidecar_path.read_text())
+    if meta.get("format") == "boostobj-ensemble":  # ensemble.ENSEMBLE_FORMAT
+        from .ensemble import load_ensemble
+
+        return load_ensemble(folder, meta)  # type: ignore[return-value]
     if meta.get("format") != _FORMAT:
         raise ValueError(f"{sidecar_path} is not a boostobj model sidecar")
     classes = {c.__name__: c for c in (XGBWealthClassifier, LGBMWealthClassifier)}

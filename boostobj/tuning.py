@@ -499,8 +499,8 @@ class TuneResult:
 
     Attributes:
         model: the model to deploy, with ``model.threshold`` set to :attr:`threshold`:
-            :attr:`holdout_model`, or with ``refit=True`` the same parameters fitted on
-            train + valid.
+            :attr:`holdout_model`, or with ``refit`` the same parameters fitted on
+            train + valid (a :class:`~boostobj.ensemble.CrossFitEnsemble` for ``refit=K``).
         threshold: probability threshold chosen on validation only (1.0: take nothing,
             0.0: take everything).
         study: the Optuna study (all trials, also those of earlier sessions).
@@ -535,6 +535,7 @@ class TuneResult:
             "threshold": float(self.threshold),
             "n_rounds": int(self.model.n_rounds_),
             "refit_on_valid": self.holdout_model is not self.model,
+            "n_members": len(getattr(self.model, "members_", [self.model])),
             "best_params": dict(self.best_params),
             "best_trial": int(best.number),
             "best_value": float(best.value),  # type: ignore[arg-type]
@@ -629,7 +630,7 @@ def tune(
     valid_groups: ArrayLike | None = None,
     estimator_params: dict[str, Any] | None = None,
     guard_fraction: float = 0.3,
-    refit: bool = False,
+    refit: bool | int = False,
     select_on: str = "log_wealth",
     threshold: float | None = None,
 ) -> TuneResult:
@@ -671,6 +672,11 @@ def tune(
     holdout model's threshold; nothing scores it before the test set, so the guard's verdict
     is about its holdout twin. More data for the same choices: in the quality benchmark it
     added 0.1 to 1.7 points of the Bayes share on average, losing up to 0.7 in single seeds.
+    With ``refit=K`` (``K >= 2``) the final model is instead a
+    :class:`~boostobj.ensemble.CrossFitEnsemble` of the best parameters on train + valid: ``K``
+    members, each fitted on all of those rows but one consecutive block and early-stopped on
+    that block, their margins averaged. No round count is guessed, and the average is a bag of
+    ``K`` models (see benchmarks/README.md for what it measured); it costs ``K`` fits.
     The test set is never used to choose anything: it is scored once, at the end.
 
     A fresh study's first trial is :data:`DEFAULT_PARAMS`, so the tuned model's value is never
@@ -714,9 +720,10 @@ def tune(
             threshold) for the no-edge guard, which judges the final model's decisions there.
             ``0`` uses all rows for tuning and cross-fits the guard's threshold instead, which
             is optimistic after many trials.
-        refit: fit the final model on train + valid (see above). The number of rounds grows
-            with the rows, the threshold is kept; both are rules of thumb, not measured on
-            the new model.
+        refit: fit the final model on train + valid (see above). ``True`` (or 1): one model;
+            the number of rounds grows with the rows and the threshold is kept, both rules of
+            thumb not measured on the new model. An integer ``K >= 2``: a cross-fitted
+            ensemble of ``K`` members, at the holdout model's threshold.
         select_on: what a trial's value measures on valid. ``"log_wealth"`` (default): the
             hard metric at the trial's threshold; exact for the goal but noisy, and the best
             threshold is chosen on the same rows. ``"loss"``: minus the mean surrogate loss
@@ -750,6 +757,7 @@ def tune(
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be None (tune it) or in (0, 1), got {threshold!r}")
     fixed = None if threshold is None else float(threshold)
+    n_refit = _refit_members(refit)
     p_va = np.asarray(p_valid, dtype=np.float64)
     full_valid = (Xva, p_va)  # before the guard's rows are cut off: refit uses them all
     groups = None if valid_groups is None else np.asarray(valid_groups)
@@ -872,14 +880,29 @@ def tune(
         trivial = "take_all" if r_va.sum() + rg.sum() > 0 else "take_none"  # on all of valid
         recommendation = judge_policy(take, rg, block=bg, seed=seed, rows=rows, trivial=trivial)
     holdout_model = model
-    if refit:
+    if n_refit:
         X_fit = np.concatenate([Xtr, full_valid[0]])
         p_fit = np.concatenate([np.asarray(p_train, np.float64), full_valid[1]])
-        model = _refit_on_all(make(best_params), holdout_model, r_tr.size, X_fit, p_fit)
+        if n_refit == 1:
+            model = _refit_on_all(make(best_params), holdout_model, r_tr.size, X_fit, p_fit)
+        else:
+            from .ensemble import CrossFitEnsemble
+
+            ensemble = CrossFitEnsemble(make(best_params), n_folds=n_refit, threshold=threshold)
+            model = ensemble.fit(X_fit, p_fit)
         test = None if r_te is None else _report(model, Xte, r_te)
     return TuneResult(
         model, threshold, study, best_params, valid, test, recommendation, holdout_model
     )
+
+
+def _refit_members(refit: bool | int) -> int:
+    """``tune``'s ``refit`` as a number of final models: 0 (none), 1, or ``K >= 2`` members."""
+    if isinstance(refit, bool):
+        return int(refit)
+    if not isinstance(refit, (int, np.integer)) or refit < 0:
+        raise ValueError(f"refit must be True, False or a number of folds >= 2; got {refit!r}")
+    return int(refit)
 
 
 def _refit_on_all(

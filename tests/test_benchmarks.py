@@ -28,6 +28,9 @@ def test_quality_quick(tmp_path):
     run("quality.py", "--quick", "--out", str(tmp_path), timeout=300)
     results = json.loads((tmp_path / "quality_quick.json").read_text())
     assert {"betting", "lending", "football", "stocks"} <= set(results["datasets"])
+    methods = results["datasets"]["betting"]["runs"][0]["methods"]
+    for tag in ("+tuned", "+tuned+refit", "+tuned+crossfit", "+tuned+crossfit+guard"):
+        assert f"lightgbm/outcome+payoffs{tag}" in methods
     assert (tmp_path / "quality_quick.md").read_text().startswith("#")
 
 

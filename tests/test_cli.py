@@ -259,6 +259,26 @@ def test_no_data_runs_the_synthetic_market(tmp_path: Path) -> None:
     assert report["refit_on_valid"] is False
 
 
+def test_cross_fit_saves_an_ensemble_that_predict_applies(
+    market_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from boostobj import CrossFitEnsemble
+
+    out = tmp_path / "run"
+    argv = ["tune", str(market_csv), "--out", str(out), "--trials", "1", "--no-plots", *FAST]
+    assert main([*argv, "--cross-fit", "3"]) == 0
+    report = read_report(out)
+    assert report["refit_on_valid"] is True and report["n_members"] == 3
+    assert "`--cross-fit 3`: the mean of 3 models" in (out / "report.md").read_text()
+    model = load_model(out / "model")
+    assert isinstance(model, CrossFitEnsemble) and len(model.members_) == 3
+    assert list(model.feature_names_in_) == FEATURES
+    target = tmp_path / "predictions.csv"
+    assert main(["predict", str(out), str(market_csv), "--out", str(target)]) == 0
+    features = pd.read_csv(market_csv)[FEATURES].to_numpy()
+    np.testing.assert_array_equal(pd.read_csv(target)["take"], model.predict(features))
+
+
 def test_refit_select_on_and_fixed_threshold_reach_the_tuner(tmp_path: Path) -> None:
     from boostobj.tuning import SELECT_ON
 
@@ -270,6 +290,7 @@ def test_refit_select_on_and_fixed_threshold_reach_the_tuner(tmp_path: Path) -> 
     assert "train + valid (`--refit`)" in (out / "report.md").read_text()
     assert report["study"]["best_value"] < 0  # minus the loss
     assert main([*argv, "--threshold", "1"]) == 2  # usage error: not in (0, 1)
+    assert main([*argv, "--cross-fit", "1"]) == 2  # usage error: an ensemble needs K >= 2
     sub = next(a for a in build_parser()._actions if a.choices and "tune" in a.choices)
     (select,) = [a for a in sub.choices["tune"]._actions if a.dest == "select_on"]
     assert tuple(select.choices) == SELECT_ON  # the CLI's copy, kept free of optuna imports
