@@ -13,9 +13,10 @@ trials by the validation loss and decides at the break-even (``select_on="loss"`
 parameters fitted on train + valid, at the same threshold. ``+tuned+crossfit`` is the model
 ``tune(refit=5)`` returns: the mean margin of 5 models of those parameters, each fitted on
 train + valid but one consecutive block and early-stopped on that block
-(:class:`boostobj.CrossFitEnsemble`). ``+tuned+crossfit+guard`` is what
-``boostobj tune --cross-fit 5`` recommends: that ensemble, or the trivial policy the guard
-falls back to.
+(:class:`boostobj.CrossFitEnsemble`). ``+tuned+crossfit+top3`` is ``tune(refit=5,
+refit_trials=3)``: the same for each of the 3 best trials, all 15 margins averaged.
+``+tuned+crossfit+top3+guard`` is what ``boostobj tune --cross-fit 5 --cross-fit-trials 3``
+recommends: that ensemble, or the trivial policy the guard falls back to.
 
 Data sets:
 
@@ -115,6 +116,7 @@ class Config:
     grid_size: int = 4  # knob values tried per knob (first ones of KNOB_GRID)
     tune_trials: int = 30  # Optuna trials of boostobj.tuning.tune for the "+ tuned" rows
     cross_fit: int = 5  # members of the "+tuned+crossfit" ensemble (tune(refit=cross_fit))
+    cross_fit_trials: int = 3  # best trials averaged in the "+tuned+crossfit+top3" row
     real_every: int = 1  # keep every k-th date of a real table (quick mode)
     quick: bool = False
 
@@ -256,13 +258,15 @@ def fit_payoffs(booster: str, split: Split, cfg: Config) -> Fit | None:
 
 def fit_tuned(
     booster: str, split: Split, cfg: Config, payoffs_known: bool
-) -> tuple[Fit, Fit, Fit] | None:
+) -> tuple[Fit, ...] | None:
     """boostobj's own tuner (:func:`boostobj.tuning.tune`: booster hyperparameters searched on
-    validation with ``cfg.tune_trials`` Optuna trials, ``refit=cfg.cross_fit``) for
-    ``logistic``, or for ``outcome`` with payoffs known at decision time. Scores are the
-    margins the model thresholds. Returns the holdout model (fitted on train), the same
-    parameters refitted on train + valid (``refit=True``'s rule) and the cross-fitted
-    ensemble ``tune`` returns, all at the threshold the tuner chose on validation."""
+    validation with ``cfg.tune_trials`` Optuna trials, ``refit=cfg.cross_fit``,
+    ``refit_trials=cfg.cross_fit_trials``) for ``logistic``, or for ``outcome`` with payoffs
+    known at decision time. Scores are the margins the model thresholds. Returns the holdout
+    model (fitted on train), the same parameters refitted on train + valid (``refit=True``'s
+    rule), the best trial's cross-fitted ensemble (the first ``cfg.cross_fit`` members of the
+    returned one, what ``refit_trials=1`` gives) and the ensemble ``tune`` returns, all at
+    the threshold the tuner chose on validation."""
     from sklearn.base import clone
 
     from boostobj.tuning import _refit_on_all, tune
@@ -283,7 +287,8 @@ def fit_tuned(
         X["train"], split.p["train"], X["valid"], split.p["valid"],
         booster=booster, n_trials=cfg.tune_trials, n_estimators=cfg.n_estimators,
         seed=split.seed, n_jobs=cfg.n_jobs, estimator_params=params,
-        valid_groups=split.block_valid, refit=cfg.cross_fit, **choice,
+        valid_groups=split.block_valid, refit=cfg.cross_fit,
+        refit_trials=cfg.cross_fit_trials, **choice,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     holdout = result.holdout_model
@@ -291,13 +296,15 @@ def fit_tuned(
     p_all = np.concatenate([split.p["train"], split.p["valid"]])
     refit = _refit_on_all(clone(holdout), holdout, split.p["train"].size, X_all, p_all)
     policy, cut = result.recommendation.policy, margin_threshold(result.threshold)
-    return tuple(  # type: ignore[return-value]
-        Fit(
-            m.decision_margin(X["valid"]), m.decision_margin(X["test"]), int(m.n_rounds_),
-            seconds, policy, cut=cut,
-        )
-        for m in (holdout, refit, result.model)
-    )  # fmt: skip
+    best_members = result.model.members_[: cfg.cross_fit]  # the best trial's ensemble
+
+    def fit(members: list[Any]) -> Fit:  # an ensemble's margin is its members' mean
+        valid, test = (np.mean([m.decision_margin(X[part]) for m in members], axis=0)
+                       for part in ("valid", "test"))  # fmt: skip
+        rounds = round(float(np.mean([m.n_rounds_ for m in members])))
+        return Fit(valid, test, rounds, seconds, policy, cut=cut)
+
+    return tuple(fit(g) for g in ([holdout], [refit], best_members, result.model.members_))
 
 
 def _loss_class(name: str) -> type[bl.Loss]:
@@ -483,15 +490,16 @@ def run_split(split: Split, cfg: Config) -> dict[str, Any]:
             if fits is None:
                 continue
             name = "outcome+payoffs" if payoffs_known else "logistic"
-            tags = ("+tuned", "+tuned+refit", "+tuned+crossfit")
+            top = f"+tuned+crossfit+top{cfg.cross_fit_trials}"
+            tags = ("+tuned", "+tuned+refit", "+tuned+crossfit", top)
             for fit, tag in zip(fits, tags, strict=True):
                 rec = {"booster": booster, "family": "boostobj", "loss": f"{name}{tag}"}
                 rec.update(evaluate(fit, split, 0.0))
                 methods[f"{booster}/{name}{tag}"] = rec
                 log(f"  {split.name}/{split.seed} {booster} {name}{tag} {_brief(rec)}")
-            # The no-edge guard (what `boostobj tune --cross-fit K` recommends): the ensemble
-            # only if its train-only twin beats both trivial policies beyond noise on the
-            # validation rows held out from tuning.
+            # The no-edge guard (what `boostobj tune --cross-fit K --cross-fit-trials N`
+            # recommends): the last ensemble only if its train-only twin beats both trivial
+            # policies beyond noise on the validation rows held out from tuning.
             assert fit.guard_policy is not None
             n_te = r_te.size
             take = {
@@ -499,10 +507,10 @@ def run_split(split: Split, cfg: Config) -> dict[str, Any]:
                 "take_all": np.ones(n_te, bool),
                 "take_none": np.zeros(n_te, bool),
             }[fit.guard_policy]
-            methods[f"{booster}/{name}+tuned+crossfit+guard"] = {
+            methods[f"{booster}/{name}{top}+guard"] = {
                 "booster": booster,
                 "family": "boostobj",
-                "loss": f"{name}+tuned+crossfit+guard",
+                "loss": f"{name}{top}+guard",
                 "guard_policy": fit.guard_policy,
                 "valid_log_wealth": rec["valid_log_wealth"],
                 "test_log_wealth": log_wealth(r_te, take),

@@ -477,6 +477,7 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
         valid_groups=valid.time,
         estimator_params=estimator_params,
         refit=args.cross_fit or args.refit,
+        refit_trials=args.cross_fit_trials,
         select_on=args.select_on,
         threshold=args.threshold,
     )
@@ -762,6 +763,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="like --refit, but save a cross-fitted ensemble of K models on train + valid, "
         "each early-stopped on the block of rows it did not train on, margins averaged "
         "(K fits; measured better than --refit, see benchmarks/README.md)",
+    )
+    tune.add_argument(
+        "--cross-fit-trials",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="with --cross-fit K: average the cross-fitted ensembles of the N best trials "
+        "(N x K fits)",
     )
     tune.add_argument(
         "--select-on",

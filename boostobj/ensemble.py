@@ -6,6 +6,9 @@ ensemble's margin is the members' mean margin::
 
     f(x) = (1 / K) * sum_k f_k(x)
 
+Given several estimators (say the best few configurations of a study), each is cross-fitted on
+the same blocks and the margin is the mean over all ``M * K`` members.
+
 Why: a model tuned on train and early-stopped on valid never trains on valid; refitting on
 train + valid needs a guessed number of rounds. Cross-fitting uses all rows for training, stops
 each member on rows it has not seen, and averages away part of the variance of single fits
@@ -71,20 +74,26 @@ class CrossFitEnsemble(ClassifierMixin, BaseEstimator):
 
     Args:
         estimator: an unfitted :class:`~boostobj.XGBWealthClassifier` or
-            :class:`~boostobj.LGBMWealthClassifier`; its ``early_stopping_rounds`` is the
-            members' patience (``None``: every member runs ``n_estimators`` rounds).
-        n_folds: members and blocks, ``>= 2``.
-        threshold: probability cut of :meth:`predict`; ``None`` uses the estimator's.
+            :class:`~boostobj.LGBMWealthClassifier`, or a list of them (each cross-fitted
+            on the same blocks, every member weighing the same); its
+            ``early_stopping_rounds`` is the members' patience (``None``: every member runs
+            ``n_estimators`` rounds).
+        n_folds: blocks, and members per estimator, ``>= 2``.
+        threshold: probability cut of :meth:`predict`; ``None`` uses the (first)
+            estimator's.
 
     Attributes (after ``fit``):
-        members_: the fitted clones; member ``k`` never saw block ``k``. Member ``k`` has
-            ``random_state = estimator.random_state + k``.
-        oof_margin_: per training row, the decision margin of the member that did not train
-            on it: honest scores for choosing a threshold.
+        members_: the fitted clones, estimator by estimator; member ``k`` of each never saw
+            block ``k`` and has ``random_state = estimator.random_state + k``.
+        oof_margin_: per training row, the mean decision margin of the members that did not
+            train on it: honest scores for choosing a threshold.
         n_rounds_: mean boosting rounds per member (rounded).
+        n_configs_: how many estimators were cross-fitted (``len(members_) / n_folds``).
     """
 
-    def __init__(self, estimator: Any, n_folds: int = 5, threshold: float | None = None) -> None:
+    def __init__(
+        self, estimator: Any | list[Any], n_folds: int = 5, threshold: float | None = None
+    ) -> None:
         self.estimator = estimator
         self.n_folds = n_folds
         self.threshold = threshold
@@ -116,30 +125,43 @@ class CrossFitEnsemble(ClassifierMixin, BaseEstimator):
         blocks = fold_blocks(r.size, self.n_folds, groups)
         if self.threshold is not None:
             margin_threshold(self.threshold)  # validates
-        base_seed = int(self.estimator.get_params().get("random_state") or 0)
-        members, oof = [], np.empty(r.size)
-        for k, held in enumerate(blocks):
-            fit_idx = np.concatenate([b for j, b in enumerate(blocks) if j != k])
-            member = clone(self.estimator).set_params(random_state=base_seed + k)
-            member.fit(
-                _rows(X, fit_idx),
-                p[fit_idx],
-                sample_weight=None if sw is None else sw[fit_idx],
-                eval_set=[(_rows(X, held), p[held])],
-            )
-            oof[held] = member.decision_margin(_rows(X, held))
-            members.append(member)
+        members, oof = [], np.zeros(r.size)
+        for estimator in self._estimators():
+            base_seed = int(estimator.get_params().get("random_state") or 0)
+            for k, held in enumerate(blocks):
+                fit_idx = np.concatenate([b for j, b in enumerate(blocks) if j != k])
+                member = clone(estimator).set_params(random_state=base_seed + k)
+                member.fit(
+                    _rows(X, fit_idx),
+                    p[fit_idx],
+                    sample_weight=None if sw is None else sw[fit_idx],
+                    eval_set=[(_rows(X, held), p[held])],
+                )
+                oof[held] += member.decision_margin(_rows(X, held))
+                members.append(member)
         self.members_ = members
-        self.oof_margin_ = oof
+        self.n_configs_ = len(self._estimators())
+        self.oof_margin_ = oof / self.n_configs_
         self.n_rounds_ = round(float(np.mean([m.n_rounds_ for m in members])))
         self.n_features_in_ = Xa.shape[1]
         self.classes_ = np.array([0, 1])
         return self
 
+    def _estimators(self) -> list[Any]:
+        """The wrapped estimators as a non-empty list."""
+        ests = (
+            list(self.estimator) if isinstance(self.estimator, (list, tuple)) else [self.estimator]
+        )
+        if not ests:
+            raise ValueError("estimator must be an estimator or a non-empty list of them")
+        return ests
+
     # -- predict -------------------------------------------------------------------------
     @property
     def booster_name(self) -> str:
-        return str(self.estimator.booster_name)
+        """The members' booster (``"xgboost+lightgbm"`` for a mixed list)."""
+        names = dict.fromkeys(str(e.booster_name) for e in self._estimators())
+        return "+".join(names)
 
     @property
     def feature_names_in_(self) -> NDArray[Any] | None:
@@ -159,7 +181,8 @@ class CrossFitEnsemble(ClassifierMixin, BaseEstimator):
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit first")
 
     def _cut(self) -> float:
-        return float(self.estimator.threshold if self.threshold is None else self.threshold)
+        first = self._estimators()[0]
+        return float(first.threshold if self.threshold is None else self.threshold)
 
     def decision_function(self, X: Any) -> NDArray[np.float64]:
         """Mean of the members' raw margins."""
@@ -207,6 +230,7 @@ class CrossFitEnsemble(ClassifierMixin, BaseEstimator):
             "booster": self.booster_name,
             "members": names,
             "n_folds": int(self.n_folds),
+            "n_estimators": self.n_configs_,
             "threshold": self._cut(),
             "n_rounds": int(self.n_rounds_),
             "versions": versions(),
@@ -220,11 +244,14 @@ def load_ensemble(folder: Path, meta: dict[str, Any]) -> CrossFitEnsemble:
     from .sklearn import load_model
 
     members = [load_model(folder / name) for name in meta["members"]]
-    if not members:
-        raise ValueError(f"{folder}: the ensemble sidecar lists no members")
-    template = clone(members[0])
-    ens = CrossFitEnsemble(template, n_folds=int(meta["n_folds"]), threshold=meta["threshold"])
+    n_folds, n_est = int(meta["n_folds"]), int(meta.get("n_estimators", 1))
+    if len(members) != n_folds * n_est:
+        raise ValueError(f"{folder}: {len(members)} members, expected {n_folds} x {n_est}")
+    templates = [clone(members[i * n_folds]) for i in range(n_est)]
+    template = templates[0] if n_est == 1 else templates
+    ens = CrossFitEnsemble(template, n_folds=n_folds, threshold=meta["threshold"])
     ens.members_ = members
+    ens.n_configs_ = n_est
     ens.n_rounds_ = int(meta["n_rounds"])
     ens.n_features_in_ = members[0].n_features_in_
     ens.classes_ = np.array([0, 1])

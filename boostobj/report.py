@@ -197,6 +197,7 @@ def build_report(
         "best_params": dict(result.best_params),
         "refit_on_valid": result.holdout_model is not result.model,
         "n_members": len(getattr(result.model, "members_", [result.model])),
+        "n_configs": int(getattr(result.model, "n_configs_", 1)),
         "study": {**_study_section(result.study), "storage": run.get("storage")},
         "valid": splits["valid"],
         "test": splits.get("test"),
@@ -279,8 +280,14 @@ def render_markdown(report: dict[str, Any]) -> str:
         + (
             "train + valid ("
             + (
-                f"`--cross-fit {report['n_members']}`: the mean of {report['n_members']} "
-                "models, each early-stopped on the block of rows it did not train on"
+                f"`--cross-fit`: the mean of {report['n_members']} models, "
+                + (
+                    f"{report['n_members'] // report['n_configs']} for each of the "
+                    f"{report['n_configs']} best trials, "
+                    if report.get("n_configs", 1) > 1
+                    else ""
+                )
+                + "each early-stopped on the block of rows it did not train on"
                 if report.get("n_members", 1) > 1
                 else "`--refit`"
             )

@@ -536,6 +536,7 @@ class TuneResult:
             "n_rounds": int(self.model.n_rounds_),
             "refit_on_valid": self.holdout_model is not self.model,
             "n_members": len(getattr(self.model, "members_", [self.model])),
+            "n_configs": int(getattr(self.model, "n_configs_", 1)),
             "best_params": dict(self.best_params),
             "best_trial": int(best.number),
             "best_value": float(best.value),  # type: ignore[arg-type]
@@ -633,6 +634,7 @@ def tune(
     refit: bool | int = False,
     select_on: str = "log_wealth",
     threshold: float | None = None,
+    refit_trials: int = 1,
 ) -> TuneResult:
     """Tune booster hyperparameters for validation log-wealth, refit, choose the threshold.
 
@@ -677,6 +679,7 @@ def tune(
     members, each fitted on all of those rows but one consecutive block and early-stopped on
     that block, their margins averaged. No round count is guessed, and the average is a bag of
     ``K`` models (see benchmarks/README.md for what it measured); it costs ``K`` fits.
+    ``refit_trials=N`` averages the ensembles of the ``N`` best trials instead.
     The test set is never used to choose anything: it is scored once, at the end.
 
     A fresh study's first trial is :data:`DEFAULT_PARAMS`, so the tuned model's value is never
@@ -724,6 +727,10 @@ def tune(
             the number of rounds grows with the rows and the threshold is kept, both rules of
             thumb not measured on the new model. An integer ``K >= 2``: a cross-fitted
             ensemble of ``K`` members, at the holdout model's threshold.
+        refit_trials: with ``refit=K >= 2``, cross-fit the ``refit_trials`` best trials (by
+            value; fewer if fewer completed) and average all their members: a bag of
+            configurations as well as of blocks, ``K * refit_trials`` fits. The holdout
+            model, threshold and guard stay the best trial's.
         select_on: what a trial's value measures on valid. ``"log_wealth"`` (default): the
             hard metric at the trial's threshold; exact for the goal but noisy, and the best
             threshold is chosen on the same rows. ``"loss"``: minus the mean surrogate loss
@@ -758,6 +765,10 @@ def tune(
         raise ValueError(f"threshold must be None (tune it) or in (0, 1), got {threshold!r}")
     fixed = None if threshold is None else float(threshold)
     n_refit = _refit_members(refit)
+    if isinstance(refit_trials, bool) or int(refit_trials) != refit_trials or refit_trials < 1:
+        raise ValueError(f"refit_trials must be an integer >= 1; got {refit_trials!r}")
+    if refit_trials > 1 and n_refit < 2:
+        raise ValueError("refit_trials > 1 averages cross-fitted ensembles: it needs refit=K >= 2")
     p_va = np.asarray(p_valid, dtype=np.float64)
     full_valid = (Xva, p_va)  # before the guard's rows are cut off: refit uses them all
     groups = None if valid_groups is None else np.asarray(valid_groups)
@@ -888,12 +899,20 @@ def tune(
         else:
             from .ensemble import CrossFitEnsemble
 
-            ensemble = CrossFitEnsemble(make(best_params), n_folds=n_refit, threshold=threshold)
-            model = ensemble.fit(X_fit, p_fit)
+            ests = [make(t.params) for t in _best_trials(complete, int(refit_trials))]
+            est = ests[0] if len(ests) == 1 else ests
+            model = CrossFitEnsemble(est, n_folds=n_refit, threshold=threshold).fit(X_fit, p_fit)
         test = None if r_te is None else _report(model, Xte, r_te)
     return TuneResult(
         model, threshold, study, best_params, valid, test, recommendation, holdout_model
     )
+
+
+def _best_trials(
+    complete: list[optuna.trial.FrozenTrial], n: int
+) -> list[optuna.trial.FrozenTrial]:
+    """The ``n`` best completed trials of a maximising study, best first (ties: oldest)."""
+    return sorted(complete, key=lambda t: (-float(t.value), t.number))[:n]  # type: ignore[arg-type]
 
 
 def _refit_members(refit: bool | int) -> int:

@@ -29,7 +29,7 @@ def test_quality_quick(tmp_path):
     results = json.loads((tmp_path / "quality_quick.json").read_text())
     assert {"betting", "lending", "football", "stocks"} <= set(results["datasets"])
     methods = results["datasets"]["betting"]["runs"][0]["methods"]
-    for tag in ("+tuned", "+tuned+refit", "+tuned+crossfit", "+tuned+crossfit+guard"):
+    for tag in ("+tuned", "+tuned+refit", "+tuned+crossfit", "+tuned+crossfit+top3+guard"):
         assert f"lightgbm/outcome+payoffs{tag}" in methods
     assert (tmp_path / "quality_quick.md").read_text().startswith("#")
 

@@ -265,13 +265,14 @@ def test_cross_fit_saves_an_ensemble_that_predict_applies(
     from boostobj import CrossFitEnsemble
 
     out = tmp_path / "run"
-    argv = ["tune", str(market_csv), "--out", str(out), "--trials", "1", "--no-plots", *FAST]
-    assert main([*argv, "--cross-fit", "3"]) == 0
+    argv = ["tune", str(market_csv), "--out", str(out), "--trials", "2", "--no-plots", *FAST]
+    assert main([*argv, "--cross-fit", "3", "--cross-fit-trials", "2"]) == 0
     report = read_report(out)
-    assert report["refit_on_valid"] is True and report["n_members"] == 3
-    assert "`--cross-fit 3`: the mean of 3 models" in (out / "report.md").read_text()
+    assert report["refit_on_valid"] is True and report["n_members"] == 6
+    text = (out / "report.md").read_text()
+    assert "the mean of 6 models, 3 for each of the 2 best trials" in text
     model = load_model(out / "model")
-    assert isinstance(model, CrossFitEnsemble) and len(model.members_) == 3
+    assert isinstance(model, CrossFitEnsemble) and len(model.members_) == 6
     assert list(model.feature_names_in_) == FEATURES
     target = tmp_path / "predictions.csv"
     assert main(["predict", str(out), str(market_csv), "--out", str(target)]) == 0

@@ -138,3 +138,38 @@ def test_tune_refit_k_returns_a_cross_fitted_ensemble_at_the_holdout_threshold(d
     for bad in (-1, 2.5, "3"):
         with pytest.raises(ValueError, match="refit must be"):
             tune(X[:1000], p[:1000], X[1000:], p[1000:], refit=bad, **args)
+
+
+def test_refit_trials_averages_the_ensembles_of_the_best_trials(data) -> None:
+    X, p, Xt, _ = data
+    args = {"n_trials": 3, "n_estimators": 30, "n_jobs": 1, "refit": 2}
+    one = tune(X[:1000], p[:1000], X[1000:], p[1000:], **args)
+    two = tune(X[:1000], p[:1000], X[1000:], p[1000:], refit_trials=2, **args)
+    assert one.model.n_configs_ == 1 and two.model.n_configs_ == 2
+    assert len(two.model.members_) == 4 and two.summary()["n_configs"] == 2
+    ranked = sorted(two.study.trials, key=lambda t: -t.value)
+    for i, trial in enumerate(ranked[:2]):  # members 2i, 2i+1 are the i-th best trial's
+        for member in two.model.members_[2 * i : 2 * i + 2]:
+            assert member.learning_rate == trial.params["learning_rate"]
+    # the best trial's members are the single-trial ensemble's members
+    for a, b in zip(one.model.members_, two.model.members_[:2], strict=True):
+        np.testing.assert_allclose(a.decision_function(Xt), b.decision_function(Xt))
+    mean = np.mean([m.decision_margin(Xt) for m in two.model.members_], axis=0)
+    np.testing.assert_allclose(two.model.decision_margin(Xt), mean)
+    with pytest.raises(ValueError, match="needs refit=K >= 2"):
+        tune(X[:1000], p[:1000], X[1000:], p[1000:], n_trials=1, refit=True, refit_trials=2)
+    with pytest.raises(ValueError, match="refit_trials must be an integer >= 1"):
+        tune(X[:1000], p[:1000], X[1000:], p[1000:], n_trials=1, refit=2, refit_trials=0)
+
+
+def test_an_ensemble_of_several_estimators_saves_and_loads(tmp_path: Path, data) -> None:
+    X, p, Xt, _ = data
+    ests = [ESTIMATORS["xgboost"](), ESTIMATORS["xgboost"]().set_params(max_depth=2)]
+    ens = CrossFitEnsemble(ests, n_folds=2).fit(X, p)
+    assert len(ens.members_) == 4 and ens.n_configs_ == 2
+    assert [m.max_depth for m in ens.members_] == [4, 4, 2, 2]
+    back = load_model(ens.save(tmp_path / "ens"))
+    assert back.n_configs_ == 2 and [e.max_depth for e in back.estimator] == [4, 2]
+    np.testing.assert_allclose(back.decision_function(Xt), ens.decision_function(Xt))
+    with pytest.raises(ValueError, match="non-empty list"):
+        CrossFitEnsemble([], n_folds=2).fit(X, p)
