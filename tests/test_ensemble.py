@@ -48,6 +48,7 @@ def test_fold_blocks_are_consecutive_cover_every_row_and_keep_groups_whole() -> 
         (2, 3, None, "cannot cut 2 rows into 3 non-empty blocks"),
         (6, 3, [0, 0, 0, 1, 1, 1], "cannot cut 2 groups in 6 rows into 3"),
         (6, 2, [0, 1], "one id per row"),
+        (4, 2, [0, 1, 0, 1], "equal ids adjacent"),
     ],
 )
 def test_fold_blocks_errors_name_the_problem(n, k, groups, match) -> None:
