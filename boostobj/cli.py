@@ -403,6 +403,8 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
 
     if args.resume and args.out is None:
         raise ValueError("--resume needs --out DIR, the folder of the run to continue")
+    if args.cross_fit_trials > 1 and args.cross_fit is None:
+        raise ValueError("--cross-fit-trials averages cross-fitted ensembles: give --cross-fit K")
     if args.data is None:
         given = [
             flag

@@ -292,6 +292,7 @@ def test_refit_select_on_and_fixed_threshold_reach_the_tuner(tmp_path: Path) -> 
     assert report["study"]["best_value"] < 0  # minus the loss
     assert main([*argv, "--threshold", "1"]) == 2  # usage error: not in (0, 1)
     assert main([*argv, "--cross-fit", "1"]) == 2  # usage error: an ensemble needs K >= 2
+    assert main([*argv, "--cross-fit-trials", "2"]) == 2  # needs --cross-fit
     sub = next(a for a in build_parser()._actions if a.choices and "tune" in a.choices)
     (select,) = [a for a in sub.choices["tune"]._actions if a.dest == "select_on"]
     assert tuple(select.choices) == SELECT_ON  # the CLI's copy, kept free of optuna imports
