@@ -31,12 +31,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 
 from ._meta import versions
 from ._validation import check_same_length, log_payoff
 from .guard import split_point
-from .metrics import decide, log_wealth, margin_threshold, sigmoid
+from .metrics import margin_threshold
+from .sklearn import SIDECAR, _PolicyClassifier, check_features, load_model, prepare_output_dir
 
 __all__ = ["CrossFitEnsemble", "fold_blocks"]
 
@@ -71,7 +72,7 @@ def _rows(X: Any, idx: NDArray[np.int64]) -> Any:
     return X.iloc[idx] if hasattr(X, "iloc") else np.asarray(X)[idx]
 
 
-class CrossFitEnsemble(ClassifierMixin, BaseEstimator):
+class CrossFitEnsemble(_PolicyClassifier):
     """Mean margin of ``n_folds`` clones of a wealth classifier, each trained on all blocks of
     rows but one and early-stopped on that one (see the module docstring).
 
@@ -118,8 +119,6 @@ class CrossFitEnsemble(ClassifierMixin, BaseEstimator):
             groups: optional group id per row (equal ids adjacent, e.g. dates): no group is
                 split between blocks.
         """
-        from .sklearn import check_features
-
         Xa = check_features(X)
         r = log_payoff(y)
         check_same_length(X=Xa, p=r, sample_weight=sample_weight, groups=groups)
@@ -143,7 +142,6 @@ class CrossFitEnsemble(ClassifierMixin, BaseEstimator):
                 oof[held] += member.decision_margin(_rows(X, held))
                 members.append(member)
         self.members_ = members
-        self.n_configs_ = len(self._estimators())
         self.oof_margin_ = oof / self.n_configs_
         self.n_rounds_ = round(float(np.mean([m.n_rounds_ for m in members])))
         self.n_features_in_ = Xa.shape[1]
@@ -158,6 +156,11 @@ class CrossFitEnsemble(ClassifierMixin, BaseEstimator):
         if not ests:
             raise ValueError("estimator must be an estimator or a non-empty list of them")
         return ests
+
+    @property
+    def n_configs_(self) -> int:
+        """How many estimators are cross-fitted (``len(members_) / n_folds`` after fit)."""
+        return len(self._estimators())
 
     # -- predict -------------------------------------------------------------------------
     @property
@@ -183,7 +186,7 @@ class CrossFitEnsemble(ClassifierMixin, BaseEstimator):
         if not hasattr(self, "members_"):
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit first")
 
-    def _cut(self) -> float:
+    def _cut(self) -> float:  # the threshold, or the (first) estimator's
         first = self._estimators()[0]
         return float(first.threshold if self.threshold is None else self.threshold)
 
@@ -198,30 +201,10 @@ class CrossFitEnsemble(ClassifierMixin, BaseEstimator):
         self._check_fitted()
         return np.mean([m.decision_margin(X) for m in self.members_], axis=0)
 
-    def predict_proba(self, X: Any) -> NDArray[np.float64]:
-        """``[[1 - s, s]]`` with ``s = sigmoid(decision_function)``."""
-        s = sigmoid(self.decision_function(X))
-        return np.column_stack([1.0 - s, s])
-
-    def predict(self, X: Any) -> NDArray[np.int64]:
-        """1 = take the row, iff ``sigmoid(decision_margin) >= threshold``."""
-        return decide(self.decision_margin(X), self._cut()).astype(np.int64)
-
-    def score(self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
-        """Log-wealth ``sum(log p)`` over the rows :meth:`predict` takes."""
-        if sample_weight is not None:
-            raise ValueError("score is log-wealth, which sample weights do not enter")
-        r = log_payoff(y)
-        take = self.predict(X)
-        check_same_length(X=take, p=r)
-        return log_wealth(r, take)
-
     # -- persistence ---------------------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``boostobj.json`` and one model folder per member (``member_0``, ...) into
         folder ``path``. Refuses a non-empty folder unless ``overwrite=True``."""
-        from .sklearn import SIDECAR, prepare_output_dir
-
         self._check_fitted()
         out = prepare_output_dir(path, overwrite)
         names = [f"member_{k}" for k in range(len(self.members_))]
@@ -244,8 +227,6 @@ class CrossFitEnsemble(ClassifierMixin, BaseEstimator):
 
 def load_ensemble(folder: Path, meta: dict[str, Any]) -> CrossFitEnsemble:
     """The ensemble saved in ``folder`` (``meta``: its parsed sidecar)."""
-    from .sklearn import load_model
-
     members = [load_model(folder / name) for name in meta["members"]]
     n_folds, n_est = int(meta["n_folds"]), int(meta.get("n_estimators", 1))
     if len(members) != n_folds * n_est:
@@ -254,7 +235,6 @@ def load_ensemble(folder: Path, meta: dict[str, Any]) -> CrossFitEnsemble:
     template = templates[0] if n_est == 1 else templates
     ens = CrossFitEnsemble(template, n_folds=n_folds, threshold=meta["threshold"])
     ens.members_ = members
-    ens.n_configs_ = n_est
     ens.n_rounds_ = int(meta["n_rounds"])
     ens.n_features_in_ = members[0].n_features_in_
     ens.classes_ = np.array([0, 1])

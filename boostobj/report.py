@@ -238,6 +238,24 @@ def _recommendation_text(rec: dict[str, Any]) -> str:
     return f"**{policy[rec['policy']].capitalize()}**: {rec['reason']}."
 
 
+def _fitted_on(report: dict[str, Any]) -> str:
+    """Which rows trained the saved model, and how (the report's "Fitted on" line)."""
+    if not report.get("refit_on_valid"):
+        return "train, early-stopped on valid"
+    members, configs = report.get("n_members", 1), report.get("n_configs", 1)
+    how = "`--refit`"
+    if members > 1:
+        per_trial = f"{members // configs} for each of the {configs} best trials, "
+        how = (
+            f"`--cross-fit`: the mean of {members} models, {per_trial if configs > 1 else ''}"
+            "each early-stopped on the block of rows it did not train on"
+        )
+    return (
+        f"train + valid ({how}); the validation numbers and the recommendation are those of "
+        "the same parameters fitted on train only"
+    )
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """``report.md``: the verdict, the data, the tuned model, a log-wealth table and the plots."""
     data, study = report["data"], report["study"]
@@ -276,26 +294,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Threshold: take a row when the predicted probability is >= "
         f"{_threshold_text(report['threshold'])}",
         f"- Best parameters: `{json.dumps(report['best_params'], sort_keys=True)}`",
-        "- Fitted on: "
-        + (
-            "train + valid ("
-            + (
-                f"`--cross-fit`: the mean of {report['n_members']} models, "
-                + (
-                    f"{report['n_members'] // report['n_configs']} for each of the "
-                    f"{report['n_configs']} best trials, "
-                    if report.get("n_configs", 1) > 1
-                    else ""
-                )
-                + "each early-stopped on the block of rows it did not train on"
-                if report.get("n_members", 1) > 1
-                else "`--refit`"
-            )
-            + "); the validation numbers and the recommendation are those of the same "
-            "parameters fitted on train only"
-            if report.get("refit_on_valid")
-            else "train, early-stopped on valid"
-        ),
+        f"- Fitted on: {_fitted_on(report)}",
         f"- Trials: {study['n_trials']} ({study['n_complete']} complete, {study['n_pruned']} "
         f"pruned); best trial "
         f"{study['best_trial']} with value {_num(study['best_value'])}",

@@ -57,7 +57,45 @@ def prepare_output_dir(path: str | Path, overwrite: bool) -> Path:
     return out
 
 
-class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
+class _PolicyClassifier(ClassifierMixin, BaseEstimator):
+    """``predict_proba``, ``predict`` and ``score`` of a take/leave model, written once for
+    the estimators and :class:`~boostobj.ensemble.CrossFitEnsemble`: subclasses supply
+    ``decision_function``, ``decision_margin`` and the probability cut ``_cut()``."""
+
+    def decision_function(self, X: Any) -> NDArray[np.float64]:
+        raise NotImplementedError
+
+    def decision_margin(self, X: Any) -> NDArray[np.float64]:
+        raise NotImplementedError
+
+    def _cut(self) -> float:
+        return float(self.threshold)  # type: ignore[attr-defined]
+
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+        """``[[1 - s, s]]`` with ``s = sigmoid(decision_function)`` (for ``"kelly"``: the
+        stake)."""
+        s = sigmoid(self.decision_function(X))
+        return np.column_stack([1.0 - s, s])
+
+    def predict(self, X: Any) -> NDArray[np.int64]:
+        """1 = take the row, iff ``sigmoid(decision_margin) >= threshold``.
+
+        With ``payoff_columns`` the margin is net of each row's break-even margin, so at
+        ``threshold=0.5`` a row is taken iff ``q log p_win + (1 - q) log p_loss >= 0``.
+        """
+        return decide(self.decision_margin(X), self._cut()).astype(np.int64)
+
+    def score(self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Log-wealth ``sum(log p)`` over the rows :meth:`predict` takes (higher is better)."""
+        if sample_weight is not None:
+            raise ValueError("score is log-wealth, which sample weights do not enter")
+        r = log_payoff(y)
+        take = self.predict(X)
+        check_same_length(X=take, p=r)
+        return log_wealth(r, take)
+
+
+class _WealthClassifier(_PolicyClassifier, metaclass=ABCMeta):
     """Shared fit/predict/save logic; subclasses supply the booster calls."""
 
     booster_name: ClassVar[str]
@@ -202,11 +240,6 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         Xa = self._check_fitted_X(X)
         return self._margin(Xa, self._base_margin(Xa)).astype(np.float64)
 
-    def predict_proba(self, X: Any) -> NDArray[np.float64]:
-        """``[[1 - s, s]]`` with ``s = sigmoid(margin)`` (for ``"kelly"``: the stake)."""
-        s = sigmoid(self.decision_function(X))
-        return np.column_stack([1.0 - s, s])
-
     def decision_margin(self, X: Any) -> NDArray[np.float64]:
         """The margin :meth:`predict` thresholds: :meth:`decision_function`, or with
         ``payoff_columns`` that net of each row's break-even margin (then ``> 0`` means
@@ -215,23 +248,6 @@ class _WealthClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         base = self._base_margin(Xa)
         margin = self._margin(Xa, base).astype(np.float64)
         return margin if base is None else margin - base
-
-    def predict(self, X: Any) -> NDArray[np.int64]:
-        """1 = take the row, iff ``sigmoid(decision_margin) >= threshold``.
-
-        With ``payoff_columns`` the margin is net of each row's break-even margin, so at
-        ``threshold=0.5`` a row is taken iff ``q log p_win + (1 - q) log p_loss >= 0``.
-        """
-        return decide(self.decision_margin(X), self.threshold).astype(np.int64)
-
-    def score(self, X: Any, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
-        """Log-wealth ``sum(log p)`` over the rows :meth:`predict` takes (higher is better)."""
-        if sample_weight is not None:
-            raise ValueError("score is log-wealth, which sample weights do not enter")
-        r = log_payoff(y)
-        take = self.predict(X)
-        check_same_length(X=take, p=r)
-        return log_wealth(r, take)
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
