@@ -7,9 +7,10 @@ any data and on each Dask partition. What it derives from them is cached per dat
 (weakly, so it dies with the data) and per row count.
 
 On the CPU the kernel runs in chunks of :data:`CHUNK_ROWS` rows, on a small thread pool:
-each chunk's in-place passes then stay in cache, and numpy releases the GIL inside each
-pass, so two threads nearly halve the time on 1M rows. The booster's own threads are idle
-while its Python objective runs, so the two do not compete.
+each chunk's in-place numpy passes then stay in cache, and both numpy and the compiled
+kernel (:func:`boostobj.losses.compiled_kernel`) release the GIL, so the chunks run in
+parallel. The booster's own threads are idle while its Python objective runs, so the two do
+not compete.
 """
 
 from __future__ import annotations

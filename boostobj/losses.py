@@ -33,6 +33,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._validation import check_log_payoff, check_sample_weight
 
+try:  # the optional compiled kernel (setup.py builds it where a C compiler exists)
+    from . import _kernels
+except ImportError:  # pragma: no cover - a build without a compiler
+    _kernels = None
+
 __all__ = [
     "LOSSES",
     "Kelly",
@@ -40,6 +45,7 @@ __all__ = [
     "Outcome",
     "SoftWealth",
     "WeightedLogistic",
+    "compiled_kernel",
     "get_loss",
     "weight_scale",
 ]
@@ -48,6 +54,27 @@ Coefficients = tuple[NDArray[Any], ...]
 
 # |margin| beyond this changes nothing a float32 booster can see: sigmoid(40) = 1 - 4e-18.
 _CLIP = 40.0
+
+
+def compiled_kernel() -> bool:
+    """Whether the float32 kernel of :class:`WeightedLogistic` (and :class:`Outcome`) runs
+    compiled (``boostobj._kernels``, one fused pass) rather than in numpy (nine passes).
+
+    Both compute the same formula; the compiled one is about 4x faster on 1M rows, which is
+    what keeps XGBoost's custom objective near its built-in twin's speed
+    (``benchmarks/speed.py``). It is built at install time where a C compiler exists.
+    """
+    return _kernels is not None
+
+
+def _fused(
+    margin: NDArray[Any], coef: Coefficients, grad: NDArray[Any], hess: NDArray[Any]
+) -> bool:
+    """Whether the compiled kernel takes these arrays: all float32, 1-D, contiguous."""
+    arrays = (margin, coef[-1], grad, hess)
+    return _kernels is not None and all(
+        a.dtype == np.float32 and a.ndim == 1 and a.flags.c_contiguous for a in arrays
+    )
 
 
 def _sigmoid_pair(margin: NDArray[Any], s: NDArray[Any], one_minus_s: NDArray[Any]) -> None:
@@ -226,8 +253,12 @@ class WeightedLogistic(Loss):
         self, margin: NDArray[Any], coef: Coefficients, grad: NDArray[Any], hess: NDArray[Any]
     ) -> None:
         # e = exp(sign f), t = 1 / (1 + e) = sigmoid(-sign f): the probability of the wrong
-        # side. grad = -sign w t, hess = w e t^2 = w s (1 - s). Nine in-place passes.
+        # side. grad = -sign w t, hess = w e t^2 = w s (1 - s). Nine in-place passes, or
+        # one compiled pass that reads only the margin and -sign w (boostobj/_kernels.c).
         w, sign, neg_sign_w = coef
+        if _fused(margin, coef, grad, hess):
+            _kernels.logistic(margin, neg_sign_w, grad, hess)
+            return
         e = np.multiply(margin, sign, out=hess, casting="same_kind")
         np.clip(e, -_CLIP, _CLIP, out=e)
         np.exp(e, out=e)

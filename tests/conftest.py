@@ -34,3 +34,10 @@ def test_every_registered_loss_has_a_case():
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def pytest_report_header(config):
+    """Which gradient kernel these tests exercise: a silent build failure shows here."""
+    from boostobj.losses import compiled_kernel
+
+    return f"boostobj kernel: {'compiled (boostobj._kernels)' if compiled_kernel() else 'numpy'}"

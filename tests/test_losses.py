@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from conftest import LOSS_CASES, case_loss
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from boostobj import losses
 from boostobj.losses import LOSSES, Loss, WeightedLogistic, get_loss
 
 # Independent formulas of each loss in SymPy: (margin f, log payoff r, weight scale c) -> L.
@@ -143,6 +145,64 @@ def test_float32_kernel_matches_float64(loss: Loss, rng):
     g32, h32 = loss.gradient_hessian(margin.astype(np.float32), r, sw)
     np.testing.assert_allclose(g32, g64, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h32, h64, rtol=1e-4, atol=1e-6)
+
+
+needs_compiled = pytest.mark.skipif(
+    not losses.compiled_kernel(), reason="boostobj._kernels was not built (no C compiler)"
+)
+
+
+@needs_compiled
+@pytest.mark.parametrize("case", ["logistic", "logistic-power0.5", "outcome"])
+def test_compiled_kernel_matches_numpy(case, rng, monkeypatch):
+    """The fused C pass and numpy's nine passes compute one formula, to float32 rounding,
+    including p = 1 rows, zero sample weights, clipped margins and NaN."""
+    loss = case_loss(case)
+    n = 300_007  # not a multiple of any vector width
+    r = rng.normal(0.0, 0.3, n)
+    r[:50] = 0.0
+    sw = rng.uniform(0.0, 3.0, n)
+    sw[50:100] = 0.0
+    margin = rng.normal(0.0, 5.0, n).astype(np.float32)
+    margin[-7:] = [1e4, -1e4, 40.0, -40.0, 0.0, -0.0, np.nan]
+    coef = loss.coefficients(r, sw, 1.3, np.float32)
+    fused = [np.empty(n, np.float32) for _ in range(2)]
+    loss.gradient_hessian_into(margin, coef, *fused)
+    monkeypatch.setattr(losses, "_kernels", None)
+    plain = [np.empty(n, np.float32) for _ in range(2)]
+    loss.gradient_hessian_into(margin, coef, *plain)
+    for a, b in zip(fused, plain, strict=True):
+        np.testing.assert_allclose(a[:-1], b[:-1], rtol=2e-6, atol=1e-30)
+        assert np.isnan(a[-1]) and np.isnan(b[-1])
+
+
+@needs_compiled
+def test_compiled_kernel_refuses_what_it_cannot_read():
+    from boostobj import _kernels
+
+    f32 = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match="margin must be a 1-D float32 array"):
+        _kernels.logistic(np.zeros(4), f32, f32.copy(), f32.copy())
+    with pytest.raises(ValueError, match="hess has 3 rows, margin has 4"):
+        _kernels.logistic(f32, f32, f32.copy(), np.zeros(3, np.float32))
+    with pytest.raises(TypeError, match="logistic"):
+        _kernels.logistic(f32, f32)
+    with pytest.raises((ValueError, BufferError, TypeError)):
+        _kernels.logistic(f32, f32, f32.copy(), f32.copy()[::-1][::2])  # not contiguous
+
+
+def test_only_contiguous_float32_reaches_the_compiled_kernel(monkeypatch, rng):
+    calls = []
+    monkeypatch.setattr(losses, "_kernels", SimpleNamespace(logistic=lambda *a: calls.append(a)))
+    margin, r, sw = _problem(rng)
+    grad, _ = WeightedLogistic().gradient_hessian(margin, r, sw)  # float64: numpy
+    assert calls == [] and np.isfinite(grad).all()
+    coef = WeightedLogistic().coefficients(r, sw, 1.0, np.float32)
+    out = np.empty((2, 2 * margin.size), np.float32)[:, ::2]  # strided buffers: numpy
+    WeightedLogistic().gradient_hessian_into(margin.astype(np.float32), coef, *out)
+    assert calls == []
+    WeightedLogistic().gradient_hessian(margin.astype(np.float32), r, sw)
+    assert len(calls) == 1
 
 
 def test_gradient_vanishes_at_the_optimal_constant_margin(rng):
