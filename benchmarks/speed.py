@@ -13,7 +13,8 @@ eval sets. Variants, per booster:
   ``boostobj`` variant computed (recorded once before the repeats). It grows the same trees
   at no arithmetic cost, so its ratio to ``builtin`` is what any Python objective costs the
   booster (XGBoost: copying the margins out and the gradients in), the floor under
-  ``boostobj``'s ratio; ``boostobj / replay`` is what boostobj's own arithmetic adds.
+  ``boostobj``'s ratio; ``boostobj / replay`` is what boostobj's own arithmetic adds;
+- ``numpy``: ``boostobj`` with its compiled kernel switched off (only where it was built).
 
 Each repeat runs every variant once, in an order rotated from repeat to repeat; the reported
 number is the median over repeats of the paired ratio ``boostobj / builtin`` (and its min / max).
@@ -58,7 +59,7 @@ try:
 except ImportError:  # run as a plain script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from boostobj import weight_scale
+from boostobj import losses, weight_scale
 from boostobj._meta import versions
 from boostobj.datasets import make_betting_market
 from boostobj.losses import compiled_kernel
@@ -134,6 +135,24 @@ def replaying(grads: list[tuple[Any, Any]]) -> Callable[..., Any]:
     return objective
 
 
+def with_numpy_kernel(
+    variants: dict[str, Callable[[], dict[str, Any]]],
+) -> dict[str, Callable[[], dict[str, Any]]]:
+    """Add ``numpy``: the ``boostobj`` variant with the compiled kernel switched off, where
+    there is one, so that both kernels are timed in the same process."""
+    if not compiled_kernel():
+        return variants
+
+    def numpy_run() -> dict[str, Any]:
+        saved, losses._kernels = losses._kernels, None
+        try:
+            return variants["boostobj"]()
+        finally:
+            losses._kernels = saved
+
+    return {**variants, "numpy": numpy_run}
+
+
 def check_same_model(pred: NDArray[Any], reference: NDArray[Any]) -> None:
     """The replayed model must predict exactly what the recorded one did."""
     if not np.array_equal(pred, reference):
@@ -192,7 +211,7 @@ def xgboost_variants(cfg: Config, d: dict[str, Any]) -> dict[str, Callable[[], d
         xgb.train(p_ours, d_ours, cfg.rounds, obj=obj)
         return {"objective_calls_s": calls}
 
-    return {"builtin": builtin, "boostobj": ours, "replay": replay_run}
+    return with_numpy_kernel({"builtin": builtin, "boostobj": ours, "replay": replay_run})
 
 
 def xgboost_kernel(cfg: Config, d: dict[str, Any]) -> list[tuple[float, float]]:
@@ -240,7 +259,7 @@ def lightgbm_variants(cfg: Config, d: dict[str, Any]) -> dict[str, Callable[[], 
         lgb.train({**common, "objective": obj}, d_ours, cfg.rounds)
         return {"objective_calls_s": calls}
 
-    return {"builtin": builtin, "boostobj": ours, "replay": replay_run}
+    return with_numpy_kernel({"builtin": builtin, "boostobj": ours, "replay": replay_run})
 
 
 def lightgbm_kernel(cfg: Config, d: dict[str, Any]) -> list[tuple[float, float]]:
@@ -399,7 +418,10 @@ def checks(results: dict[str, Any]) -> list[dict[str, Any]]:
         for name, label in (
             ("replay", "replay / builtin: any Python objective"),
             ("boostobj_over_replay", "boostobj / replay: boostobj's own work"),
+            ("numpy", "numpy / builtin: boostobj with the numpy kernel"),
         ):
+            if f"ratio_{name}" not in s:
+                continue
             q = s[f"ratio_{name}"]
             rows.append({
                 "what": f"{b}: wall time {label} (median of {q['n']} pairs)",
@@ -497,10 +519,11 @@ def render_markdown(results: dict[str, Any]) -> str:
     for b in ("xgboost", "lightgbm"):
         sec = results[b]["summary"]["seconds"]
         extra = {n: 1e3 * (sec[n]["median"] - sec["builtin"]["median"]) / cfg["rounds"]
-                 for n in ("replay", "boostobj")}  # fmt: skip
+                 for n in sec if n != "builtin"}  # fmt: skip
         lines.append(
             f"- {b}: any Python objective (`replay`) {extra['replay']:+.1f} ms per round, "
-            f"boostobj {extra['boostobj']:+.1f} ms per round."
+            f"boostobj {extra['boostobj']:+.1f} ms per round"
+            + (f" ({extra['numpy']:+.1f} with the numpy kernel)." if "numpy" in extra else ".")
         )
     lines += ["", "Raw timings, versions and the machine: `speed.json`.", ""]
     return "\n".join(lines)

@@ -60,9 +60,9 @@ def compiled_kernel() -> bool:
     """Whether the float32 kernel of :class:`WeightedLogistic` (and :class:`Outcome`) runs
     compiled (``boostobj._kernels``, one fused pass) rather than in numpy (nine passes).
 
-    Both compute the same formula; the compiled one is about 4x faster on 1M rows, which is
-    what keeps XGBoost's custom objective near its built-in twin's speed
-    (``benchmarks/speed.py``). It is built at install time where a C compiler exists.
+    Both compute the same formula; the compiled one made the objective about 2.5x faster per
+    call on 1M rows (``benchmarks/results/speed.md``), which keeps XGBoost's custom objective
+    nearer its built-in twin's speed. It is built at install time where a C compiler exists.
     """
     return _kernels is not None
 
