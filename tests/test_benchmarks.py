@@ -49,6 +49,13 @@ def test_payoffs_ablation_quick(tmp_path):
     assert "| xgboost | fixed+refit |" in (tmp_path / "payoffs_ablation_quick.md").read_text()
 
 
+def test_xgb_search_space_quick(tmp_path):
+    run("xgb_search_space.py", "--quick", "--seeds", "3", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "xgb_search_space_quick.json").read_text())
+    assert set(results["shares"]) == {"depthwise", "lossguide", "lossguide_depth"}
+    assert "| lossguide | crossfit |" in (tmp_path / "xgb_search_space_quick.md").read_text()
+
+
 @pytest.mark.slow
 def test_quality_full(tmp_path):
     run("quality.py", "--out", str(tmp_path), timeout=3600)
