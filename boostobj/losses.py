@@ -67,11 +67,8 @@ def compiled_kernel() -> bool:
     return _kernels is not None
 
 
-def _fused(
-    margin: NDArray[Any], coef: Coefficients, grad: NDArray[Any], hess: NDArray[Any]
-) -> bool:
-    """Whether the compiled kernel takes these arrays: all float32, 1-D, contiguous."""
-    arrays = (margin, coef[-1], grad, hess)
+def _fused(*arrays: NDArray[Any]) -> bool:
+    """Whether the compiled kernel is there and takes these arrays: 1-D contiguous float32."""
     return _kernels is not None and all(
         a.dtype == np.float32 and a.ndim == 1 and a.flags.c_contiguous for a in arrays
     )
@@ -256,7 +253,7 @@ class WeightedLogistic(Loss):
         # side. grad = -sign w t, hess = w e t^2 = w s (1 - s). Nine in-place passes, or
         # one compiled pass that reads only the margin and -sign w (boostobj/_kernels.c).
         w, sign, neg_sign_w = coef
-        if _fused(margin, coef, grad, hess):
+        if _fused(margin, neg_sign_w, grad, hess):
             _kernels.logistic(margin, neg_sign_w, grad, hess)
             return
         e = np.multiply(margin, sign, out=hess, casting="same_kind")
