@@ -56,6 +56,15 @@ def test_xgb_search_space_quick(tmp_path):
     assert "| lossguide | crossfit |" in (tmp_path / "xgb_search_space_quick.md").read_text()
 
 
+def test_crossfit_variants_quick(tmp_path):
+    run("crossfit_variants.py", "--quick", "--seeds", "3", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "crossfit_variants_quick.json").read_text())
+    seed = results["per_seed"]["3"]
+    assert set(results["variants"]) <= set(seed)
+    assert all(0 < seed[v]["n_rounds"] <= 100 for v in results["variants"])  # 50 (or 100) max
+    assert "| k5_oof_top3 |" in (tmp_path / "crossfit_variants_quick.md").read_text()
+
+
 @pytest.mark.slow
 def test_quality_full(tmp_path):
     run("quality.py", "--out", str(tmp_path), timeout=3600)
