@@ -25,7 +25,7 @@ Reported: the share of the Bayes policy's test log-wealth at the break-even deci
 (ensemble margin >= 0), per seed and the mean, the mean difference to ``k5`` and the
 seconds the cross-fits took.
 
-    python benchmarks/crossfit_variants.py                  # design seeds 3-5, 9-11: ~16 min
+    python benchmarks/crossfit_variants.py                  # design seeds 3-5, 9-11: ~20 min
     python benchmarks/crossfit_variants.py --seeds 12 13 14 15 16 17 --out benchmarks/results/fresh
     python benchmarks/crossfit_variants.py --trials 60 --variants k5 k5_top3 \
         --stem crossfit_trials60
