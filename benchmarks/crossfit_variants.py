@@ -65,9 +65,9 @@ from boostobj.ensemble import CrossFitEnsemble, fold_blocks
 from boostobj.losses import compiled_kernel
 
 try:
-    from benchmarks.quality import Config, known_payoffs, synthetic_split
+    from benchmarks.quality import Config, synthetic_split, with_payoff_columns
 except ImportError:  # run as a plain script
-    from quality import Config, known_payoffs, synthetic_split  # type: ignore[no-redef]
+    from quality import Config, synthetic_split, with_payoff_columns  # type: ignore[no-redef]
 
 HERE = Path(__file__).resolve().parent
 PATIENCE = 50  # tune()'s default early_stopping_rounds, which the quality benchmark uses
@@ -103,11 +103,9 @@ ROUND_VARIANTS: dict[str, float | None] = {
 
 def oof_loss(ens: CrossFitEnsemble, X: Any, p: Any) -> float:
     """Mean surrogate loss of each row's out-of-fold raw margin (members' training scale)."""
-    r, total = np.log(p), 0.0
-    for member, held in zip(ens.members_, fold_blocks(r.size, ens.n_folds), strict=True):
-        margin = member.decision_function(X[held])
-        total += float(member.get_loss().loss(margin, r[held], scale=member.scale_).sum())
-    return total / r.size
+    r, blocks = np.log(p), fold_blocks(len(p), ens.n_folds)
+    pairs = zip(ens.members_, blocks, strict=True)
+    return -sum(tuning._minus_loss(m, X[h], r[h]) * h.size for m, h in pairs) / r.size
 
 
 def long_members(ens: CrossFitEnsemble, X: Any, p: Any) -> list[tuple[Any, Any, int]]:
@@ -136,10 +134,9 @@ def margin_at(member: Any, X: Any, rounds: int) -> Any:
 
 def run_one(seed: int, cfg: Config, booster: str, variants: Sequence[str]) -> dict[str, Any]:
     split = synthetic_split("betting", seed, cfg)
-    payoffs = known_payoffs(split)
-    assert payoffs is not None and split.expected_test is not None
-    X = {part: np.column_stack([split.X[part], payoffs[part]]) for part in split.X}
-    cols = (X["train"].shape[1] - 2, X["train"].shape[1] - 1)
+    known = with_payoff_columns(split)
+    assert known is not None and split.expected_test is not None
+    X, cols = known
     estimator_params = {"loss": "outcome", "payoff_columns": cols}
     t0 = time.perf_counter()
     result = tuning.tune(

@@ -45,7 +45,7 @@ try:
 except ImportError:  # run as a plain script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.quality import Config, known_payoffs, make_estimator, synthetic_split
+from benchmarks.quality import Config, make_estimator, synthetic_split, with_payoff_columns
 from boostobj._meta import versions
 from boostobj.metrics import break_even_margin, log_wealth
 from boostobj.tuning import _refit_on_all
@@ -65,11 +65,10 @@ def run_seed(booster: str, seed: int, cfg: Config) -> dict[str, float]:
     split = synthetic_split("betting", seed, cfg)
     r_test = split.r("test")
     bayes = log_wealth(r_test, split.expected_test > 0)  # type: ignore[operator]
-    payoffs = known_payoffs(split)
-    assert payoffs is not None
-    X = {part: np.column_stack([split.X[part], payoffs[part]]) for part in split.X}
-    cols = (X["train"].shape[1] - 2, X["train"].shape[1] - 1)
-    log_pay = {part: np.log(payoffs[part]) for part in payoffs}
+    known = with_payoff_columns(split)
+    assert known is not None
+    X, cols = known
+    log_pay = {part: np.log(X[part][:, list(cols)]) for part in X}
     be_test = break_even_margin(log_pay["test"][:, 0], log_pay["test"][:, 1])
 
     def share(margin: NDArray[np.float64]) -> float:

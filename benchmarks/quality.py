@@ -233,24 +233,36 @@ def known_payoffs(split: Split) -> dict[str, NDArray[np.float64]] | None:
     return out
 
 
+def with_payoff_columns(
+    split: Split,
+) -> tuple[dict[str, NDArray[np.float64]], tuple[int, int]] | None:
+    """Per part, the features with :func:`known_payoffs`' ``[p_win, p_loss]`` appended, and
+    those two columns' indices (``payoff_columns=``); ``None`` where the data has none."""
+    payoffs = known_payoffs(split)
+    if payoffs is None:
+        return None
+    X = {part: np.column_stack([split.X[part], payoffs[part]]) for part in split.X}
+    n = X["train"].shape[1]
+    return X, (n - 2, n - 1)
+
+
 def fit_payoffs(booster: str, split: Split, cfg: Config) -> Fit | None:
     """boostobj's win-probability model with payoffs known at decision time
     (``loss="outcome"``, ``payoff_columns``); scores are margins net of the break-even margin,
     so threshold 0.5 (net margin 0) is positive expected log payoff under the model."""
     from boostobj.metrics import break_even_margin
 
-    payoffs = known_payoffs(split)
-    if payoffs is None:
+    known = with_payoff_columns(split)
+    if known is None:
         return None
-    X = {part: np.column_stack([split.X[part], payoffs[part]]) for part in split.X}
-    cols = (X["train"].shape[1] - 2, X["train"].shape[1] - 1)
+    X, cols = known
     est = make_estimator(booster, cfg, split.seed, loss="outcome", payoff_columns=cols)
     t0 = time.perf_counter()
     est.fit(X["train"], split.p["train"], eval_set=[(X["valid"], split.p["valid"])])
     seconds = time.perf_counter() - t0
 
     def net(part: str) -> NDArray[np.float64]:
-        be = break_even_margin(np.log(payoffs[part][:, 0]), np.log(payoffs[part][:, 1]))
+        be = break_even_margin(np.log(X[part][:, cols[0]]), np.log(X[part][:, cols[1]]))
         return est.decision_function(X[part]) - be
 
     return Fit(net("valid"), net("test"), int(est.n_rounds_), seconds)
@@ -273,11 +285,10 @@ def fit_tuned(
 
     X, params, choice = split.X, {}, {}
     if payoffs_known:
-        payoffs = known_payoffs(split)
-        if payoffs is None:
+        known = with_payoff_columns(split)
+        if known is None:
             return None
-        X = {part: np.column_stack([split.X[part], payoffs[part]]) for part in split.X}
-        cols = (X["train"].shape[1] - 2, X["train"].shape[1] - 1)
+        X, cols = known
         params = {"loss": "outcome", "payoff_columns": cols}
         # The probability drives the decision: rank trials by the smooth validation loss and
         # decide at the break-even (expected log payoff > 0), as benchmarks/README.md explains.

@@ -51,9 +51,9 @@ from boostobj.datasets import bayes_log_wealth
 from boostobj.losses import compiled_kernel
 
 try:
-    from benchmarks.quality import Config, known_payoffs, synthetic_split
+    from benchmarks.quality import Config, synthetic_split, with_payoff_columns
 except ImportError:  # run as a plain script
-    from quality import Config, known_payoffs, synthetic_split  # type: ignore[no-redef]
+    from quality import Config, synthetic_split, with_payoff_columns  # type: ignore[no-redef]
 
 HERE = Path(__file__).resolve().parent
 _SPACE, _DEFAULTS, _MAKE = tuning.search_space, dict(tuning.DEFAULT_PARAMS), tuning._make_estimator
@@ -106,10 +106,9 @@ def use_variant(name: str) -> None:
 def run_one(variant: str, seed: int, cfg: Config) -> dict[str, Any]:
     use_variant(variant)
     split = synthetic_split("betting", seed, cfg)
-    payoffs = known_payoffs(split)
-    assert payoffs is not None
-    X = {part: np.column_stack([split.X[part], payoffs[part]]) for part in split.X}
-    cols = (X["train"].shape[1] - 2, X["train"].shape[1] - 1)
+    known = with_payoff_columns(split)
+    assert known is not None
+    X, cols = known
     t0 = time.perf_counter()
     result = tuning.tune(
         X["train"], split.p["train"], X["valid"], split.p["valid"],
