@@ -10,6 +10,8 @@ Boosters see ``label = log p`` (:func:`log_payoff` checks and converts).
 - :class:`XGBWealthClassifier`, :class:`LGBMWealthClassifier`: sklearn-style estimators;
   :class:`CrossFitEnsemble` averages cross-fitted copies of one.
 - :func:`make_betting_market`: synthetic data with a known optimal policy.
+- :class:`Rows`: checked rows (features, ``log p``, weights, groups), built once where data
+  enters; :func:`load_model` reads any saved model folder; :func:`versions` the libraries'.
 
 Booster, sklearn and Optuna imports are lazy: ``import boostobj`` loads numpy only.
 """
@@ -19,20 +21,23 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ._validation import log_payoff
+from ._validation import Rows, log_payoff
 from .losses import weight_scale
 from .metrics import best_threshold, log_wealth, threshold_curve
 
 if TYPE_CHECKING:
+    from ._meta import versions
     from .datasets import make_betting_market
     from .ensemble import CrossFitEnsemble
-    from .sklearn import LGBMWealthClassifier, XGBWealthClassifier, load_model
+    from .persistence import load_model
+    from .sklearn import LGBMWealthClassifier, XGBWealthClassifier
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CrossFitEnsemble",
     "LGBMWealthClassifier",
+    "Rows",
     "XGBWealthClassifier",
     "__version__",
     "best_threshold",
@@ -41,6 +46,7 @@ __all__ = [
     "log_wealth",
     "make_betting_market",
     "threshold_curve",
+    "versions",
     "weight_scale",
 ]
 
@@ -48,8 +54,9 @@ _LAZY = {
     "CrossFitEnsemble": ".ensemble",
     "XGBWealthClassifier": ".sklearn",
     "LGBMWealthClassifier": ".sklearn",
-    "load_model": ".sklearn",
+    "load_model": ".persistence",
     "make_betting_market": ".datasets",
+    "versions": "._meta",
 }
 
 

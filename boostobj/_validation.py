@@ -6,12 +6,21 @@ The data contract: a payoff multiplier ``p > 0`` travels to the booster as its l
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["check_1d", "check_same_length", "check_sample_weight", "log_payoff"]
+__all__ = [
+    "Rows",
+    "check_1d",
+    "check_features",
+    "check_same_length",
+    "check_sample_weight",
+    "feature_names",
+    "log_payoff",
+]
 
 
 def _describe_bad(bad: NDArray[np.bool_], values: NDArray[Any], name: str, what: str) -> str:
@@ -87,3 +96,124 @@ def check_sample_weight(sample_weight: ArrayLike | None, n: int) -> NDArray[np.f
     if bad.any():
         raise ValueError(_describe_bad(bad, arr, "sample_weight", "negative, NaN or infinite"))
     return arr
+
+
+def check_features(X: Any, name: str = "X") -> NDArray[np.float64]:
+    """``X`` as a 2-D float array with at least one row; NaN (missing) is allowed, inf is not."""
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric: {exc}") from None
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (rows x features); got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: need at least one row")
+    if np.isinf(arr).any():
+        row, col = np.argwhere(np.isinf(arr))[0]
+        raise ValueError(f"{name} has an infinite value at row {row}, column {col}")
+    return arr
+
+
+def feature_names(X: Any) -> tuple[str, ...] | None:
+    """The column names of a DataFrame-like ``X`` (as strings), or ``None`` for an array."""
+    columns = getattr(X, "columns", None)
+    return None if columns is None else tuple(str(c) for c in columns)
+
+
+@dataclass(frozen=True, eq=False)
+class Rows:
+    """Validated rows: the one value that crosses boostobj's public edges inwards.
+
+    Built once where user data enters (estimator ``fit``, ``tune``, the table loader,
+    :class:`~boostobj.CrossFitEnsemble`), with :meth:`from_payoff`; below that edge nothing
+    re-checks it. ``log_p`` is the label every booster trains on (``p`` itself is never kept).
+
+    Attributes:
+        X: features, 2-D float64 (NaN = missing, no inf).
+        log_p: ``log p`` per row, finite.
+        weight: user sample weights (finite, ``>= 0``) or ``None``.
+        groups: a group id per row (dates, matches) or ``None``.
+        feature_names: column names when ``X`` came as a DataFrame, else ``None``.
+        expected_log_payoff: ``E[log p | x]`` where it is known (synthetic data), which gives
+            the Bayes policy in evaluations; ``None`` otherwise.
+    """
+
+    X: NDArray[np.float64]
+    log_p: NDArray[np.float64]
+    weight: NDArray[np.float64] | None = None
+    groups: NDArray[Any] | None = None
+    feature_names: tuple[str, ...] | None = None
+    expected_log_payoff: NDArray[np.float64] | None = None
+
+    @classmethod
+    def from_payoff(
+        cls,
+        X: Any,
+        p: ArrayLike,
+        *,
+        sample_weight: ArrayLike | None = None,
+        groups: ArrayLike | None = None,
+        x_name: str = "X",
+        p_name: str = "p",
+    ) -> Rows:
+        """Check ``X``, payoff multipliers ``p > 0``, weights and groups.
+
+        ``x_name`` and ``p_name`` name the arguments in error messages (``"X_valid"``,
+        ``"eval_set[0] p"``), so the user learns which one is wrong.
+        """
+        Xa = check_features(X, x_name)
+        r = log_payoff(p, name=p_name)
+        check_same_length(**{x_name: Xa, p_name: r})
+        sw = None
+        if sample_weight is not None:
+            sw = check_1d(sample_weight, "sample_weight")
+            check_same_length(**{x_name: Xa, "sample_weight": sw})
+            sw = check_sample_weight(sw, r.size)
+        g = None
+        if groups is not None:
+            g = np.asarray(groups)
+            if g.ndim != 1:
+                raise ValueError(f"groups must be 1-D, one id per row; got shape {g.shape}")
+            check_same_length(**{x_name: Xa, "groups": g})
+        return cls(Xa, r, sw, g, feature_names(X))
+
+    def __len__(self) -> int:
+        return int(self.log_p.size)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    def take(self, idx: Any) -> Rows:
+        """The rows ``idx`` (indices, a mask or a slice), unchecked: they were checked once."""
+        return Rows(
+            self.X[idx],
+            self.log_p[idx],
+            None if self.weight is None else self.weight[idx],
+            None if self.groups is None else self.groups[idx],
+            self.feature_names,
+            None if self.expected_log_payoff is None else self.expected_log_payoff[idx],
+        )
+
+    def check_columns(self, other: Rows, what: str) -> None:
+        """Refuse ``other`` (e.g. an eval set) unless it has this value's number of features."""
+        if other.n_features != self.n_features:
+            raise ValueError(f"{what} has {other.n_features} features; X has {self.n_features}")
+
+    @staticmethod
+    def concat(*parts: Rows) -> Rows:
+        """The rows of ``parts`` one after another (weights and groups kept only if all have
+        them)."""
+        first = parts[0]
+
+        def joined(values: list[Any]) -> Any:
+            return None if any(v is None for v in values) else np.concatenate(values)
+
+        return Rows(
+            np.concatenate([r.X for r in parts]),
+            np.concatenate([r.log_p for r in parts]),
+            joined([r.weight for r in parts]),
+            joined([r.groups for r in parts]),
+            first.feature_names,
+            joined([r.expected_log_payoff for r in parts]),
+        )

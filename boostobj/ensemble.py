@@ -24,7 +24,6 @@ use the ensemble's own threshold, chosen on data it did not train on.
 
 from __future__ import annotations
 
-import json
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -34,10 +33,11 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
 
 from ._meta import versions
-from ._validation import check_same_length, log_payoff
+from ._validation import Rows
 from .guard import split_point
 from .metrics import margin_threshold
-from .sklearn import SIDECAR, _PolicyClassifier, check_features, load_model, prepare_output_dir
+from .persistence import load_model, write_model_folder
+from .sklearn import _PolicyClassifier
 
 __all__ = ["CrossFitEnsemble", "fold_blocks"]
 
@@ -65,11 +65,6 @@ def fold_blocks(n: int, n_folds: int, groups: ArrayLike | None = None) -> list[N
         what = f"{n} rows" if g is None else f"{np.unique(g).size} groups in {n} rows"
         raise ValueError(f"cannot cut {what} into {n_folds} non-empty blocks")
     return [np.arange(a, b) for a, b in pairwise(cuts)]
-
-
-def _rows(X: Any, idx: NDArray[np.int64]) -> Any:
-    """Rows ``idx`` of an array or a DataFrame (kept a DataFrame: column names matter)."""
-    return X.iloc[idx] if hasattr(X, "iloc") else np.asarray(X)[idx]
 
 
 class CrossFitEnsemble(_PolicyClassifier):
@@ -119,32 +114,27 @@ class CrossFitEnsemble(_PolicyClassifier):
             groups: optional group id per row (equal ids adjacent, e.g. dates): no group is
                 split between blocks.
         """
-        Xa = check_features(X)
-        r = log_payoff(y)
-        check_same_length(X=Xa, p=r, sample_weight=sample_weight, groups=groups)
-        p = np.asarray(y, dtype=np.float64)
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        blocks = fold_blocks(r.size, self.n_folds, groups)
+        rows = Rows.from_payoff(X, y, sample_weight=sample_weight, groups=groups)
+        return self.fit_rows(rows)
+
+    def fit_rows(self, rows: Rows) -> CrossFitEnsemble:
+        """:meth:`fit` on rows already checked; ``rows.groups`` keeps groups whole."""
+        blocks = fold_blocks(len(rows), self.n_folds, rows.groups)
         if self.threshold is not None:
             margin_threshold(self.threshold)  # validates
-        members, oof = [], np.zeros(r.size)
+        members, oof = [], np.zeros(len(rows))
         for estimator in self._estimators():
             base_seed = int(estimator.get_params().get("random_state") or 0)
             for k, held in enumerate(blocks):
                 fit_idx = np.concatenate([b for j, b in enumerate(blocks) if j != k])
                 member = clone(estimator).set_params(random_state=base_seed + k)
-                member.fit(
-                    _rows(X, fit_idx),
-                    p[fit_idx],
-                    sample_weight=None if sw is None else sw[fit_idx],
-                    eval_set=[(_rows(X, held), p[held])],
-                )
-                oof[held] += member.decision_margin(_rows(X, held))
+                member.fit_rows(rows.take(fit_idx), [rows.take(held)])
+                oof[held] += member._net_margin(rows.X[held])
                 members.append(member)
         self.members_ = members
         self.oof_margin_ = oof / self.n_configs_
         self.n_rounds_ = round(float(np.mean([m.n_rounds_ for m in members])))
-        self.n_features_in_ = Xa.shape[1]
+        self.n_features_in_ = rows.n_features
         self.classes_ = np.array([0, 1])
         return self
 
@@ -204,12 +194,10 @@ class CrossFitEnsemble(_PolicyClassifier):
     # -- persistence ---------------------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``boostobj.json`` and one model folder per member (``member_0``, ...) into
-        folder ``path``. Refuses a non-empty folder unless ``overwrite=True``."""
+        folder ``path``. Refuses a non-empty folder unless ``overwrite=True``; written beside
+        and renamed into place."""
         self._check_fitted()
-        out = prepare_output_dir(path, overwrite)
         names = [f"member_{k}" for k in range(len(self.members_))]
-        for name, member in zip(names, self.members_, strict=True):
-            member.save(out / name, overwrite=True)
         sidecar = {
             "format": ENSEMBLE_FORMAT,
             "estimator": type(self).__name__,
@@ -221,11 +209,15 @@ class CrossFitEnsemble(_PolicyClassifier):
             "n_rounds": int(self.n_rounds_),
             "versions": versions(),
         }
-        (out / SIDECAR).write_text(json.dumps(sidecar, indent=2) + "\n")
-        return out
+
+        def write(folder: Path) -> None:
+            for name, member in zip(names, self.members_, strict=True):
+                member.save(folder / name)
+
+        return write_model_folder(path, write, sidecar, overwrite=overwrite)
 
 
-def load_ensemble(folder: Path, meta: dict[str, Any]) -> CrossFitEnsemble:
+def ensemble_from_folder(folder: Path, meta: dict[str, Any]) -> CrossFitEnsemble:
     """The ensemble saved in ``folder`` (``meta``: its parsed sidecar)."""
     members = [load_model(folder / name) for name in meta["members"]]
     n_folds, n_est = int(meta["n_folds"]), int(meta.get("n_estimators", 1))
@@ -239,3 +231,7 @@ def load_ensemble(folder: Path, meta: dict[str, Any]) -> CrossFitEnsemble:
     ens.n_features_in_ = members[0].n_features_in_
     ens.classes_ = np.array([0, 1])
     return ens
+
+
+#: The old name of :func:`ensemble_from_folder`.
+load_ensemble = ensemble_from_folder

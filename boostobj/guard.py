@@ -30,11 +30,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import check_1d, check_log_payoff, check_same_length
+from .datasets import bayes_log_wealth
 from .metrics import best_threshold
 from .stats import BootstrapResult, bootstrap_log_wealth
 
 __all__ = [
+    "Evaluation",
     "Recommendation",
+    "best_trivial",
     "cross_fitted_decisions",
     "judge_policy",
     "recommend_policy",
@@ -58,12 +61,22 @@ class Recommendation:
     model_log_wealth: float
     vs_take_all: BootstrapResult
     vs_take_none: BootstrapResult
+    level: float = 0.95
+
+    def versus(self, trivial: str) -> BootstrapResult:
+        """The interval of the model minus ``trivial`` (``"take_all"`` or ``"take_none"``)."""
+        return self.vs_take_all if trivial == "take_all" else self.vs_take_none
 
     def summary(self) -> dict[str, Any]:
         """JSON-serialisable form."""
 
         def interval(res: BootstrapResult) -> dict[str, float]:
-            return {"estimate": res.estimate, "low": res.low, "high": res.high}
+            return {
+                "estimate": res.estimate,
+                "low": res.low,
+                "high": res.high,
+                "p_not_better": res.p_not_better,
+            }
 
         return {
             "policy": self.policy,
@@ -71,6 +84,67 @@ class Recommendation:
             "model_log_wealth_cross_fitted": self.model_log_wealth,
             "model_minus_take_all": interval(self.vs_take_all),
             "model_minus_take_none": interval(self.vs_take_none),
+            "level": self.level,
+        }
+
+
+def best_trivial(log_payoff: NDArray[np.float64]) -> str:
+    """The better trivial policy on these rows: ``"take_all"`` iff ``sum(log p) > 0``."""
+    return "take_all" if float(np.sum(log_payoff)) > 0 else "take_none"
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """A policy's decisions on one named set of rows, and what doing nothing made there.
+
+    Every number a report shows comes from one of these, so each states the rows it covers.
+
+    Attributes:
+        rows: which rows (``"valid"``, ``"guard"``, ``"test"``).
+        log_p: ``log p`` per row.
+        score: the probability the model's threshold is compared to, per row.
+        take: the decisions, per row.
+        groups: a group or time per row (block bootstrap, plots), or ``None``.
+        expected_log_payoff: ``E[log p | x]`` where known (synthetic data): the Bayes policy.
+        verdict: the guard's verdict on these rows (:func:`judge_policy`), if it judged them.
+    """
+
+    rows: str
+    log_p: NDArray[np.float64]
+    score: NDArray[np.float64]
+    take: NDArray[np.bool_]
+    groups: NDArray[Any] | None = None
+    expected_log_payoff: NDArray[np.float64] | None = None
+    verdict: Recommendation | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.log_p.size)
+
+    @property
+    def n_taken(self) -> int:
+        return int(np.count_nonzero(self.take))
+
+    @property
+    def log_wealth(self) -> dict[str, float]:
+        """``model``, ``take_all``, ``take_none`` and, where known, ``bayes``."""
+        out = {
+            "model": float(self.log_p[self.take].sum()),
+            "take_all": float(self.log_p.sum()),
+            "take_none": 0.0,
+        }
+        if self.expected_log_payoff is not None:
+            out["bayes"] = bayes_log_wealth(self.log_p, self.expected_log_payoff)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-serialisable numbers: rows, rows taken, log-wealth, and the verdict."""
+        return {
+            "rows": self.rows,
+            "n_rows": self.n_rows,
+            "n_taken": self.n_taken,
+            "log_wealth": self.log_wealth,
+            "verdict": None if self.verdict is None else self.verdict.summary(),
         }
 
 
@@ -133,7 +207,7 @@ def judge_policy(
     vs_none = bootstrap_log_wealth(r, a, baseline_take=np.zeros(r.size, bool), **kw)
     model = float(r[a].sum())
     if trivial is None:
-        trivial = "take_all" if r.sum() > 0 else "take_none"
+        trivial = best_trivial(r)
     elif trivial not in ("take_all", "take_none"):
         raise ValueError(f"trivial must be 'take_all' or 'take_none', got {trivial!r}")
     if vs_all.low > 0 and vs_none.low > 0:
@@ -154,7 +228,7 @@ def judge_policy(
             f"({level:.0%} bootstrap interval), so the safer {trivial.replace('_', '-')} "
             "is recommended"
         )
-    return Recommendation(policy, reason, model, vs_all, vs_none)
+    return Recommendation(policy, reason, model, vs_all, vs_none, level)
 
 
 def recommend_policy(

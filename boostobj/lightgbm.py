@@ -29,8 +29,9 @@ Traps this handles or documents (see FACTS.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -41,8 +42,13 @@ from .losses import Loss, get_loss
 
 if TYPE_CHECKING:
     import lightgbm as lgb
+    import optuna
+
+    from ._backend import TrainSpec
+    from ._validation import Rows
 
 __all__ = [
+    "LightGBMBackend",
     "dataset",
     "make_loss_metric",
     "make_metric",
@@ -143,3 +149,110 @@ def dataset(
     check_same_length(X=X, p=r, sample_weight=sample_weight)
     sw = check_sample_weight(sample_weight, r.size)
     return lgb.Dataset(X, label=r, weight=sw, **kwargs)
+
+
+class LightGBMBackend:
+    """LightGBM behind :class:`boostobj._backend.Backend`: ``lgb.train`` with this module's
+    objective and metrics, early stopping on the first metric, the booster cut to its best
+    round. The per-row start margin (``init_score``) is not stored in the model, so
+    :meth:`margin` adds it back."""
+
+    name = "lightgbm"
+    model_file = "model.txt"
+    #: The estimators' defaults, the first trial of a fresh study. LightGBM's ``lambda_l2``
+    #: default is 0, below the log-scale range; 1e-3 stands in for it.
+    default_params: ClassVar[dict[str, Any]] = {
+        "learning_rate": 0.05,
+        "num_leaves": 15,
+        "min_sum_hessian_in_leaf": 1e-3,
+        "bagging_fraction": 1.0,
+        "feature_fraction": 1.0,
+        "lambda_l2": 1e-3,
+    }
+
+    def train(self, spec: TrainSpec, rows: Rows, base: Any, evals: list[tuple[Rows, Any]]) -> Any:
+        import lightgbm as lgb
+
+        from ._backend import Trained
+
+        dtrain = lgb.Dataset(rows.X, label=rows.log_p, weight=rows.weight, init_score=base)
+        dvals = [
+            lgb.Dataset(ev.X, label=ev.log_p, init_score=b, reference=dtrain) for ev, b in evals
+        ]
+        evals_result: dict[str, Any] = {}
+        callbacks = [lgb.record_evaluation(evals_result), *spec.callbacks]
+        if spec.verbose:
+            callbacks.append(lgb.log_evaluation(1))
+        stopping = bool(dvals and spec.early_stopping_rounds)
+        if stopping:  # on the first metric of feval only
+            callbacks.append(
+                lgb.early_stopping(
+                    spec.early_stopping_rounds, first_metric_only=True, verbose=spec.verbose
+                )
+            )
+        policy = make_metric(
+            spec.threshold, stake=spec.loss.stake, net_of_base_margin=base is not None
+        )
+        surrogate = make_loss_metric(spec.loss, scale=spec.scale)
+        metrics = [surrogate, policy] if spec.stop_on_loss else [policy, surrogate]
+        objective = make_objective(spec.loss, scale=spec.scale, n_threads=spec.n_threads)
+        booster = lgb.train(
+            {**spec.params, "objective": objective, "metric": "None"},
+            dtrain,
+            num_boost_round=spec.n_estimators,
+            valid_sets=dvals,
+            valid_names=[f"valid_{i}" for i in range(len(dvals))],
+            feval=metrics,
+            callbacks=callbacks,
+        )
+        if stopping:  # keep the trees up to the best round (best_iteration counts from 1)
+            booster = lgb.Booster(
+                model_str=booster.model_to_string(num_iteration=booster.best_iteration)
+            )
+        return Trained(booster, booster.current_iteration(), evals_result)
+
+    def margin(self, booster: Any, X: Any, base: Any) -> Any:
+        margin = booster.predict(X, raw_score=True)
+        return margin if base is None else margin + base
+
+    def save(self, booster: Any, path: Path) -> None:
+        booster.save_model(str(path))
+
+    def load(self, path: Path) -> Any:
+        import lightgbm as lgb
+
+        return lgb.Booster(model_file=str(path))
+
+    def search_space(self, trial: optuna.Trial) -> dict[str, Any]:
+        """``learning_rate`` log [0.01, 0.3], ``num_leaves`` log [4, 128],
+        ``min_sum_hessian_in_leaf`` log [1e-3, 10], ``bagging_fraction`` and
+        ``feature_fraction`` [0.5, 1] (``bagging_freq=1`` is added: without it LightGBM ignores
+        the fraction), ``lambda_l2`` log [1e-3, 10]."""
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+            "num_leaves": trial.suggest_int("num_leaves", 4, 128, log=True),
+            "min_sum_hessian_in_leaf": trial.suggest_float(
+                "min_sum_hessian_in_leaf", 1e-3, 10.0, log=True
+            ),
+            "bagging_fraction": trial.suggest_float("bagging_fraction", 0.5, 1.0),
+            "feature_fraction": trial.suggest_float("feature_fraction", 0.5, 1.0),
+            "lambda_l2": trial.suggest_float("lambda_l2", 1e-3, 10.0, log=True),
+        }
+
+    def estimator_kwargs(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        rest = dict(point)
+        named = {k: rest.pop(k) for k in ("learning_rate", "num_leaves") if k in rest}
+        if "bagging_fraction" in rest:
+            rest.setdefault("bagging_freq", 1)
+        return {**named, "params": rest}
+
+    def pruning_callback(self, report: Callable[[int, Mapping[str, float]], None]) -> Any:
+        def callback(env: Any) -> None:
+            results = env.evaluation_result_list
+            if results:
+                last = results[-1][0]  # the last eval set's name
+                values = {name: float(v) for data, name, v, *_ in results if data == last}
+                report(env.iteration - env.begin_iteration, values)
+
+        callback.order = 25  # type: ignore[attr-defined]  # after recording, before stopping
+        return callback

@@ -1,9 +1,11 @@
 """The record of a ``boostobj tune`` run: ``report.json``, ``report.md`` and PNG plots.
 
-:func:`build_report` collects the numbers (log-wealth from :class:`~boostobj.tuning.TuneResult`,
-the Bayes policy's from :func:`~boostobj.datasets.bayes_log_wealth` when the data are synthetic)
-into one JSON-serialisable dict; :func:`render_markdown` and the plots read that dict and the
-per-row :class:`SplitEval`, so the three outputs never disagree.
+The report only renders: every number and every plot comes from a
+:class:`~boostobj.tuning.TuneResult`, whose evaluations each name their rows (the validation
+rows that chose the model, the guard's held-out rows, the test rows) and carry the guard's
+verdict there. :func:`build_report` collects them into one JSON-serialisable dict;
+:func:`render_markdown` and the plots read that dict and the same evaluations, so the three
+outputs never disagree.
 
 matplotlib is imported only when a plot is drawn, and figures are drawn on the Agg canvas
 directly (no ``pyplot``), so plotting needs no display and changes no global backend.
@@ -13,17 +15,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from .datasets import bayes_log_wealth
+from .guard import Evaluation, best_trivial
 from .metrics import threshold_curve
-from .stats import bootstrap_log_wealth
 
 if TYPE_CHECKING:
     import optuna
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PLOTS",
-    "SplitEval",
     "build_report",
     "plot_cumulative_log_wealth",
     "plot_optimization_history",
@@ -44,8 +42,12 @@ __all__ = [
     "write_report",
 ]
 
-#: Confidence level of the bootstrap interval of the model's margin over the best trivial policy.
-LEVEL = 0.95
+#: What each set of rows of :attr:`~boostobj.tuning.TuneResult.evaluations` is.
+_ROW_SETS = {
+    "valid": "validation rows that chose the hyperparameters and the threshold",
+    "guard": "last validation rows, held out from every choice for the no-edge guard",
+    "test": "test rows, used for no choice",
+}
 #: The plots :func:`write_report` draws, by file name.
 PLOTS = ("threshold_curve.png", "cumulative_log_wealth.png", "optimization_history.png")
 
@@ -57,25 +59,6 @@ _POLICY_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class SplitEval:
-    """The tuned model's per-row results on one split, for the report and its plots.
-
-    Args:
-        log_p: ``log p`` per row.
-        score: the model's probability per row (``predict_proba(X)[:, 1]``).
-        take: the model's decisions (``predict(X)``), 0/1 or boolean.
-        expected_log_payoff: ``E[log p | x]`` when known (synthetic data); gives the Bayes policy.
-        time: decision time per row (numeric or ``datetime64``), for the cumulative plot.
-    """
-
-    log_p: NDArray[np.float64]
-    score: NDArray[np.float64]
-    take: NDArray[Any]
-    expected_log_payoff: NDArray[np.float64] | None = None
-    time: NDArray[Any] | None = None
-
-
 def wealth_multiple(log_wealth: float) -> float:
     """``exp(log_wealth)``, or ``inf`` where that overflows a float."""
     try:
@@ -84,38 +67,33 @@ def wealth_multiple(log_wealth: float) -> float:
         return math.inf
 
 
-def _split_section(metrics: dict[str, Any], ev: SplitEval) -> dict[str, Any]:
-    log_wealth = {k: float(metrics[k]) for k in ("model", "take_all", "take_none")}
-    if ev.expected_log_payoff is not None:
-        log_wealth["bayes"] = bayes_log_wealth(ev.log_p, ev.expected_log_payoff)
+def _section(ev: Evaluation) -> dict[str, Any]:
+    """One set of rows: how many, how many taken, log-wealth, the verdict given there."""
+    log_wealth = ev.log_wealth
     return {
-        "n_rows": int(metrics["n_rows"]),
-        "n_taken": int(metrics["n_taken"]),
+        "rows": _ROW_SETS.get(ev.rows, ev.rows),
+        "n_rows": ev.n_rows,
+        "n_taken": ev.n_taken,
         "log_wealth": log_wealth,
         "wealth_multiple": {k: wealth_multiple(v) for k, v in log_wealth.items()},
+        "verdict": None if ev.verdict is None else ev.verdict.summary(),
     }
 
 
-def _verdict(
-    section: dict[str, Any], ev: SplitEval, split: str, leaks: list[str]
-) -> dict[str, Any]:
-    """Did the model beat the best trivial policy on ``split``, and is the margin beyond noise?
-
-    The margin's interval is a paired bootstrap (:func:`~boostobj.stats.bootstrap_log_wealth`)
-    of model minus that policy over the split's rows; rows that share a time are resampled
-    together.
-    """
-    lw = section["log_wealth"]
-    best = "take_all" if lw["take_all"] > lw["take_none"] else "take_none"
-    baseline = np.full(ev.log_p.size, best == "take_all")
-    ci = bootstrap_log_wealth(
-        ev.log_p, ev.take, baseline_take=baseline, block=ev.time, seed=0, level=LEVEL
-    )
+def _verdict(ev: Evaluation, leaks: list[str]) -> dict[str, Any]:
+    """Did the model beat the better trivial policy on these rows, beyond noise? Rendered
+    from the guard's verdict there (:func:`boostobj.guard.judge_policy`, a paired bootstrap
+    in which rows that share a time are resampled together)."""
+    assert ev.verdict is not None
+    lw = ev.log_wealth
+    best = best_trivial(ev.log_p)
+    ci, level = ev.verdict.versus(best), ev.verdict.level
     beat = ci.estimate > 0
-    interval = f"{100 * LEVEL:.0f}% bootstrap interval of the margin {ci.low:.4f} to {ci.high:.4f}"
+    interval = f"{100 * level:.0f}% bootstrap interval of the margin {ci.low:.4f} to {ci.high:.4f}"
     sentence = (
-        f"On the {split} rows the model {'beat' if beat else 'did not beat'} the best trivial "
-        f"policy ({_POLICY_LABELS[best]}): log-wealth {lw['model']:.4f} against {lw[best]:.4f}"
+        f"On the {ev.n_rows} {ev.rows} rows the model {'beat' if beat else 'did not beat'} the "
+        f"best trivial policy ({_POLICY_LABELS[best]}): log-wealth {lw['model']:.4f} against "
+        f"{lw[best]:.4f}"
     )
     if beat and ci.low > 0:
         sentence += f" ({interval}, above 0: the lead is unlikely to be luck)."
@@ -126,14 +104,14 @@ def _verdict(
         sentence += (
             f" ({interval}). {taking} would have done at least as well: do not act on this model."
         )
-    if split == "valid":
+    if ev.rows == "valid":
         sentence += (
-            " There is no test split: the validation rows chose the threshold and the "
+            " There is no test split: these validation rows chose the threshold and the "
             "hyperparameters, so this comparison flatters the model."
         )
     if "bayes" in lw and lw["bayes"] > 0:
         sentence += (
-            f" The Bayes policy earned {lw['bayes']:.4f}; the model reached "
+            f" The Bayes policy earned {lw['bayes']:.4f} on the same rows; the model reached "
             f"{100 * lw['model'] / lw['bayes']:.0f}% of it."
         )
     if leaks:
@@ -143,12 +121,13 @@ def _verdict(
             "nothing."
         )
     return {
-        "split": split,
+        "split": ev.rows,
+        "n_rows": ev.n_rows,
         "best_trivial": best,
         "beat_best_trivial": bool(beat),
         "margin": ci.estimate,
         "margin_interval": [ci.low, ci.high],
-        "margin_interval_level": LEVEL,
+        "margin_interval_level": level,
         "margin_p_not_better": ci.p_not_better,
         "sentence": sentence,
     }
@@ -171,25 +150,18 @@ def _study_section(study: optuna.Study) -> dict[str, Any]:
     }
 
 
-def build_report(
-    result: TuneResult,
-    *,
-    valid: SplitEval,
-    test: SplitEval | None,
-    run: dict[str, Any],
-) -> dict[str, Any]:
+def build_report(result: TuneResult, *, run: dict[str, Any]) -> dict[str, Any]:
     """Collect a run's numbers into one JSON-serialisable dict (non-finite floats kept as floats).
+
+    Every number comes from ``result`` (its :attr:`~boostobj.tuning.TuneResult.evaluations`),
+    and each section states the rows it covers; nothing is predicted here.
 
     Args:
         result: what :func:`boostobj.tuning.tune` returned.
-        valid: per-row results on the validation split.
-        test: per-row results on the test split, or ``None`` without one.
         run: how the run was set up (data, booster, storage, ...); stored under its own keys.
     """
-    splits = {"valid": _split_section(result.valid, valid)}
-    if test is not None and result.test is not None:
-        splits["test"] = _split_section(result.test, test)
-    final, final_ev = ("test", test) if "test" in splits else ("valid", valid)
+    sections = {name: _section(ev) for name, ev in result.evaluations.items()}
+    final = result.evaluations["test" if "test" in sections else "valid"]
     return {
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **run,
@@ -199,9 +171,10 @@ def build_report(
         "n_members": len(getattr(result.model, "members_", [result.model])),
         "n_configs": int(getattr(result.model, "n_configs_", 1)),
         "study": {**_study_section(result.study), "storage": run.get("storage")},
-        "valid": splits["valid"],
-        "test": splits.get("test"),
-        "verdict": _verdict(splits[final], final_ev, final, run["data"].get("suspected_leaks", [])),
+        "valid": sections["valid"],
+        "guard": sections.get("guard"),
+        "test": sections.get("test"),
+        "verdict": _verdict(final, run["data"].get("suspected_leaks", [])),
         "recommendation": result.recommendation.summary(),
     }
 
@@ -254,6 +227,34 @@ def _fitted_on(report: dict[str, Any]) -> str:
         f"train + valid ({how}); the validation numbers and the recommendation are those of "
         "the same parameters fitted on train only"
     )
+
+
+def _log_wealth_table(report: dict[str, Any]) -> list[str]:
+    """The log-wealth table: one column pair per set of rows, each headed by its row count."""
+    splits = [s for s in ("valid", "guard", "test") if report.get(s) is not None]
+    header = "| policy | " + " | ".join(
+        f"{s} ({report[s]['n_rows']} rows) log-wealth | {s} wealth multiple" for s in splits
+    )
+    lines = [header + " |", "|---" * (1 + 2 * len(splits)) + "|"]
+    for key, label in _POLICY_LABELS.items():
+        if key not in report["valid"]["log_wealth"]:
+            continue
+        cells = []
+        for s in splits:
+            lw, mult = report[s]["log_wealth"][key], report[s]["wealth_multiple"][key]
+            cells += [_num(lw), _num(mult, ".4g")]
+        if key == "model":
+            taken = ", ".join(f"{s}: {report[s]['n_taken']} taken" for s in splits)
+            label += f" ({taken})"
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += [""] + [f"- {s}: the {report[s]['rows']}." for s in splits]
+    lines += [
+        "",
+        "The validation rows chose the threshold and the hyperparameters, so the model's "
+        "validation log-wealth is optimistic; the guard's and the test rows chose nothing.",
+        "",
+    ]
+    return lines
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -309,31 +310,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "Log-wealth is the sum of log p over the rows taken; the wealth multiple is its exp.",
         "",
     ]
-    splits = [s for s in ("valid", "test") if report[s] is not None]
-    header = "| policy | " + " | ".join(f"{s} log-wealth | {s} wealth multiple" for s in splits)
-    lines += [header + " |", "|---" * (1 + 2 * len(splits)) + "|"]
-    for key, label in _POLICY_LABELS.items():
-        if key not in report["valid"]["log_wealth"]:
-            continue
-        cells = []
-        for s in splits:
-            lw, mult = report[s]["log_wealth"][key], report[s]["wealth_multiple"][key]
-            cells += [_num(lw), _num(mult, ".4g")]
-        if key == "model":
-            label += (
-                " ("
-                + ", ".join(
-                    f"{s}: {report[s]['n_taken']} of {report[s]['n_rows']} rows" for s in splits
-                )
-                + ")"
-            )
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "The validation rows chose the threshold and the hyperparameters, so the model's "
-        "validation log-wealth is optimistic; the test rows were not used for any choice.",
-        "",
-    ]
+    lines += _log_wealth_table(report)
     plots = report.get("plots", [])
     if plots:
         lines += ["## Plots", ""]
@@ -355,8 +332,9 @@ def _figure(title: str) -> tuple[Figure, Axes]:
     return fig, ax
 
 
-def plot_threshold_curve(ev: SplitEval, threshold: float, path: str | Path) -> None:
-    """Validation log-wealth of every threshold policy, with the chosen threshold marked."""
+def plot_threshold_curve(ev: Evaluation, threshold: float, path: str | Path) -> None:
+    """Log-wealth of every threshold policy on ``ev``'s rows (the validation rows that chose
+    the threshold, the same rows as the report's table), with the chosen threshold marked."""
     curve = threshold_curve(ev.score, ev.log_p)
     # Ascending thresholds; the infinite ends (take all / take none) drawn at the axis ends.
     x, y = curve.thresholds[::-1].copy(), curve.log_wealth[::-1]
@@ -364,7 +342,7 @@ def plot_threshold_curve(ev: SplitEval, threshold: float, path: str | Path) -> N
     lo = min(0.0, float(finite.min())) if finite.size else 0.0
     hi = max(1.0, float(finite.max())) if finite.size else 1.0
     x[x == -np.inf], x[x == np.inf] = lo, hi
-    fig, ax = _figure("Validation log-wealth by threshold")
+    fig, ax = _figure(f"Log-wealth by threshold on the {ev.n_rows} {ev.rows} rows")
     ax.step(x, y, where="post", label="take rows with probability >= threshold")
     ax.axhline(0.0, color="grey", linestyle=":", label="take no row")
     ax.axhline(float(y[0]), color="tab:red", linestyle="--", label="take every row")
@@ -379,14 +357,14 @@ def plot_threshold_curve(ev: SplitEval, threshold: float, path: str | Path) -> N
     fig.savefig(path, dpi=100)
 
 
-def plot_cumulative_log_wealth(ev: SplitEval, path: str | Path, *, split: str = "test") -> None:
+def plot_cumulative_log_wealth(ev: Evaluation, path: str | Path) -> None:
     """Cumulative log-wealth over the rows (or over time) of the model, take-all and Bayes.
 
     With a time column, rows that share a time count as one step, drawn at that time.
     """
-    n = ev.log_p.size
-    order = np.arange(n) if ev.time is None else np.argsort(ev.time, kind="stable")
-    x = np.arange(1, n + 1) if ev.time is None else ev.time[order]
+    n, time, split = ev.n_rows, ev.groups, ev.rows
+    order = np.arange(n) if time is None else np.argsort(time, kind="stable")
+    x = np.arange(1, n + 1) if time is None else time[order]
     last = np.append(x[1:] != x[:-1], True)  # the last row of each distinct time
     r = ev.log_p[order]
     curves = {  # label: (rows taken, None for all; colour)
@@ -406,7 +384,7 @@ def plot_cumulative_log_wealth(ev: SplitEval, path: str | Path, *, split: str = 
         locator = AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.set_xlabel(f"{split} row" if ev.time is None else "decision time")
+    ax.set_xlabel(f"{split} row" if time is None else "decision time")
     ax.set_ylabel("cumulative log-wealth")
     ax.legend(loc="best", fontsize="small")
     fig.savefig(path, dpi=100)
@@ -418,7 +396,7 @@ def plot_optimization_history(study: optuna.Study, path: str | Path) -> None:
     from optuna.study import StudyDirection
     from optuna.trial import TrialState
 
-    from .tuning import _CONFIG_ATTR
+    from .tuning._study import CONFIG_ATTR
 
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
     n_pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
@@ -432,7 +410,7 @@ def plot_optimization_history(study: optuna.Study, path: str | Path) -> None:
     ax.step(number, best, where="post", color="tab:orange", label="best so far")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
-    config = study.user_attrs.get(_CONFIG_ATTR) or {}
+    config = study.user_attrs.get(CONFIG_ATTR) or {}
     on_loss = config.get("select_on") == "loss"
     ax.set_ylabel(f"trial value (validation {'minus loss' if on_loss else 'log-wealth'})")
     ax.legend(loc="best", fontsize="small")
@@ -443,26 +421,37 @@ def write_report(
     out_dir: str | Path,
     result: TuneResult,
     *,
-    valid: SplitEval,
-    test: SplitEval | None,
     run: dict[str, Any],
     plots: bool = True,
+    **deprecated: Any,
 ) -> dict[str, Any]:
     """Write ``report.json``, ``report.md`` and (if ``plots``) the :data:`PLOTS` into ``out_dir``.
 
-    The cumulative plot uses the test split, or the validation split without one. Returns the
-    report dict (as written, before non-finite floats become ``null``).
+    The threshold plot uses the validation rows of the table, the cumulative plot the test
+    rows (or the validation rows without them). Returns the report dict (as written, before
+    non-finite floats become ``null``). ``valid=`` and ``test=`` of the previous release are
+    ignored with a ``DeprecationWarning``: the report renders ``result.evaluations``.
     """
+    if deprecated:
+        import warnings
+
+        unknown = sorted(set(deprecated) - {"valid", "test"})
+        if unknown:
+            raise TypeError(f"write_report() got an unexpected keyword argument {unknown[0]!r}")
+        warnings.warn(
+            "write_report(valid=..., test=...) is deprecated and ignored: the report renders "
+            "result.evaluations",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     out = Path(out_dir)
-    report = build_report(result, valid=valid, test=test, run=run)
+    report = build_report(result, run=run)
     report["plots"] = []
     if plots:
         threshold_png, cumulative_png, history_png = (out / name for name in PLOTS)
-        plot_threshold_curve(valid, result.threshold, threshold_png)
-        if test is not None and report["test"] is not None:
-            plot_cumulative_log_wealth(test, cumulative_png, split="test")
-        else:
-            plot_cumulative_log_wealth(valid, cumulative_png, split="valid")
+        evaluations = result.evaluations
+        plot_threshold_curve(evaluations["valid"], result.threshold, threshold_png)
+        plot_cumulative_log_wealth(evaluations.get("test", evaluations["valid"]), cumulative_png)
         plot_optimization_history(result.study, history_png)
         report["plots"] = list(PLOTS)
     text = json.dumps(_jsonable(report), indent=2, allow_nan=False)

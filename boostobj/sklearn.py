@@ -10,8 +10,7 @@ JSON sidecar, no pickle.
 
 from __future__ import annotations
 
-import json
-from abc import ABCMeta, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,42 +18,18 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from . import _defaults
+from ._backend import Backend, TrainSpec, get_backend
 from ._meta import versions
-from ._validation import check_same_length, check_sample_weight, log_payoff
+from ._validation import Rows, check_features, check_same_length, log_payoff
 from .losses import Loss, get_loss
 from .metrics import break_even_margin, decide, log_wealth, margin_threshold, sigmoid
+from .persistence import SIDECAR, load_model, write_model_folder
+from .persistence import prepare_output_dir as prepare_output_dir  # moved; kept importable
 
-__all__ = ["LGBMWealthClassifier", "XGBWealthClassifier", "load_model"]
+__all__ = ["ESTIMATORS", "LGBMWealthClassifier", "XGBWealthClassifier", "load_model"]
 
-SIDECAR = "boostobj.json"
 _FORMAT = "boostobj-model"
-
-
-def check_features(X: Any, name: str = "X") -> NDArray[np.float64]:
-    """``X`` as a 2-D float array with at least one row; NaN (missing) is allowed, inf is not."""
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (rows x features); got shape {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} is empty: need at least one row")
-    if np.isinf(arr).any():
-        row, col = np.argwhere(np.isinf(arr))[0]
-        raise ValueError(f"{name} has an infinite value at row {row}, column {col}")
-    return arr
-
-
-def prepare_output_dir(path: str | Path, overwrite: bool) -> Path:
-    """Create ``path``; refuse a non-empty existing folder unless ``overwrite``."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} is not empty; choose a new folder or pass overwrite=True")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 class _PolicyClassifier(ClassifierMixin, BaseEstimator):
@@ -95,41 +70,24 @@ class _PolicyClassifier(ClassifierMixin, BaseEstimator):
         return log_wealth(r, take)
 
 
-class _WealthClassifier(_PolicyClassifier, metaclass=ABCMeta):
-    """Shared fit/predict/save logic; subclasses supply the booster calls."""
+class _WealthClassifier(_PolicyClassifier):
+    """Shared fit/predict/save logic; the booster's :class:`~boostobj._backend.Backend` does
+    the booster calls, and a subclass only names its backend and its parameters."""
 
     booster_name: ClassVar[str]
-    model_file: ClassVar[str]
 
-    # -- booster hooks -------------------------------------------------------------------
-    @abstractmethod
-    def _train(
-        self,
-        X: NDArray[np.float64],
-        r: NDArray[np.float64],
-        sw: NDArray[np.float64] | None,
-        base: NDArray[np.float64] | None,
-        evals: list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]],
-        loss: Loss,
-        verbose: bool,
-        callbacks: list[Any] | None = None,
-    ) -> None:
-        """Fit ``self.booster_`` and set ``self.n_rounds_``, the boosting rounds it keeps.
+    @property
+    def backend(self) -> Backend:
+        """The booster's backend (:func:`boostobj._backend.get_backend`)."""
+        return get_backend(self.booster_name)
 
-        ``base`` (and the third item of each eval) is the per-row base margin, or ``None``.
-        """
+    @property
+    def model_file(self) -> str:
+        """File name of the booster's own model file inside a saved folder."""
+        return self.backend.model_file
 
-    @abstractmethod
-    def _margin(
-        self, X: NDArray[np.float64], base: NDArray[np.float64] | None
-    ) -> NDArray[np.float64]:
-        """Raw margin including ``base``."""
-
-    @abstractmethod
-    def _load_booster(self, path: Path) -> Any: ...
-
-    @abstractmethod
-    def _save_booster(self, path: Path) -> None: ...
+    def booster_params(self) -> dict[str, Any]:
+        raise NotImplementedError
 
     # -- public API ----------------------------------------------------------------------
     def get_loss(self) -> Loss:
@@ -193,35 +151,55 @@ class _WealthClassifier(_PolicyClassifier, metaclass=ABCMeta):
             callbacks: extra booster callbacks, passed through to ``xgb.train`` (each an
                 ``xgboost.callback.TrainingCallback``) or ``lgb.train`` (callables of ``env``).
         """
+        rows = Rows.from_payoff(X, y, sample_weight=sample_weight)
+        evals = [
+            Rows.from_payoff(Xv, pv, x_name=f"eval_set[{i}] X", p_name=f"eval_set[{i}] p")
+            for i, (Xv, pv) in enumerate(eval_set or [])
+        ]
+        return self.fit_rows(rows, evals, verbose=verbose, callbacks=callbacks)
+
+    def fit_rows(
+        self,
+        rows: Rows,
+        evals: Sequence[Rows] = (),
+        *,
+        verbose: bool = False,
+        callbacks: list[Any] | None = None,
+    ) -> _WealthClassifier:
+        """:meth:`fit` on rows already checked (:class:`boostobj._validation.Rows`): what
+        ``tune`` and :class:`~boostobj.CrossFitEnsemble` call, so ``p`` is checked once."""
         loss = self.get_loss()
         margin_threshold(self.threshold)  # validates
-        self._stop_on_loss()  # validates early_stopping_metric
+        stop_on_loss = self._stop_on_loss()  # validates early_stopping_metric
         if self.payoff_columns is not None and loss.name != "outcome":
             raise ValueError(
                 "payoff_columns needs loss='outcome': the decision q log p_win + (1 - q) "
                 f"log p_loss > 0 needs a win-probability model, not {loss!r}"
             )
-        self.feature_names_in_ = (
-            np.asarray(X.columns, dtype=object) if hasattr(X, "columns") else None
-        )
-        Xa = check_features(X)
-        r = log_payoff(y)
-        check_same_length(X=Xa, p=r, sample_weight=sample_weight)
-        sw = check_sample_weight(sample_weight, r.size)
-        evals = []
-        for i, (Xv, pv) in enumerate(eval_set or []):
-            Xv_a = check_features(Xv, f"eval_set[{i}] X")
-            rv = log_payoff(pv, name=f"eval_set[{i}] p")
-            check_same_length(**{f"eval_set[{i}] X": Xv_a, f"eval_set[{i}] p": rv})
-            if Xv_a.shape[1] != Xa.shape[1]:
-                raise ValueError(
-                    f"eval_set[{i}] X has {Xv_a.shape[1]} features; X has {Xa.shape[1]}"
-                )
-            evals.append((Xv_a, rv, self._base_margin(Xv_a)))
-        self.n_features_in_ = Xa.shape[1]
-        self.scale_ = loss.weight_scale(r, sw)
+        for i, ev in enumerate(evals):
+            rows.check_columns(ev, f"eval_set[{i}] X")
+        names = rows.feature_names
+        self.feature_names_in_ = None if names is None else np.asarray(names, dtype=object)
+        self.n_features_in_ = rows.n_features
+        self.scale_ = loss.weight_scale(rows.log_p, rows.weight)
         self.classes_ = np.array([0, 1])
-        self._train(Xa, r, sw, self._base_margin(Xa), evals, loss, verbose, callbacks)
+        spec = TrainSpec(
+            params=self.booster_params(),
+            loss=loss,
+            scale=self.scale_,
+            threshold=self.threshold,
+            stop_on_loss=stop_on_loss,
+            n_estimators=self.n_estimators,
+            early_stopping_rounds=self.early_stopping_rounds,
+            n_threads=self._kernel_threads(),
+            verbose=verbose,
+            callbacks=list(callbacks or []),
+        )
+        evals_base = [(ev, self._base_margin(ev.X)) for ev in evals]
+        trained = self.backend.train(spec, rows, self._base_margin(rows.X), evals_base)
+        self.booster_ = trained.booster
+        self.n_rounds_ = trained.n_rounds
+        self.evals_result_ = trained.evals_result
         return self
 
     def _check_fitted_X(self, X: Any) -> NDArray[np.float64]:
@@ -232,40 +210,41 @@ class _WealthClassifier(_PolicyClassifier, metaclass=ABCMeta):
             raise ValueError(f"X has {Xa.shape[1]} features; the model has {self.n_features_in_}")
         return Xa
 
+    def _margins(self, Xa: NDArray[np.float64]) -> tuple[NDArray[np.float64], Any]:
+        """``(raw margin, base margin or None)`` of checked features ``Xa``."""
+        base = self._base_margin(Xa)
+        return self.backend.margin(self.booster_, Xa, base).astype(np.float64), base
+
     def decision_function(self, X: Any) -> NDArray[np.float64]:
         """Raw margins ``f(x)``; ``sigmoid(f)`` is the surrogate's probability.
 
         With ``payoff_columns``, ``sigmoid(f)`` is the probability of the positive outcome.
         """
-        Xa = self._check_fitted_X(X)
-        return self._margin(Xa, self._base_margin(Xa)).astype(np.float64)
+        return self._margins(self._check_fitted_X(X))[0]
 
     def decision_margin(self, X: Any) -> NDArray[np.float64]:
         """The margin :meth:`predict` thresholds: :meth:`decision_function`, or with
         ``payoff_columns`` that net of each row's break-even margin (then ``> 0`` means
         ``q log p_win + (1 - q) log p_loss > 0``). Tune thresholds on ``sigmoid`` of this."""
-        Xa = self._check_fitted_X(X)
-        base = self._base_margin(Xa)
-        margin = self._margin(Xa, base).astype(np.float64)
+        return self._net_margin(self._check_fitted_X(X))
+
+    def _net_margin(self, Xa: NDArray[np.float64]) -> NDArray[np.float64]:
+        """:meth:`decision_margin` of features already checked."""
+        margin, base = self._margins(Xa)
         return margin if base is None else margin - base
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model into folder ``path``: the booster's own file plus ``boostobj.json``.
 
-        Refuses a non-empty folder unless ``overwrite=True``. Loading needs no pickle.
+        Refuses a non-empty folder unless ``overwrite=True``; the folder is written beside
+        and renamed into place, so a failed save leaves the old one. Loading needs no pickle.
         """
         if not hasattr(self, "booster_"):
             raise ValueError("fit the model before saving it")
         params = self.get_params()
         loss = self.get_loss()
         params["loss"], params["loss_params"] = loss.name, loss.params
-        try:
-            json.dumps(params)
-        except TypeError as exc:
-            raise ValueError(f"estimator parameters must be JSON-serialisable: {exc}") from None
-        out = prepare_output_dir(path, overwrite)
-        self._save_booster(out / self.model_file)
         names = None if self.feature_names_in_ is None else [str(c) for c in self.feature_names_in_]
         sidecar = {
             "format": _FORMAT,
@@ -280,8 +259,12 @@ class _WealthClassifier(_PolicyClassifier, metaclass=ABCMeta):
             "feature_names": names,
             "versions": versions(),
         }
-        (out / SIDECAR).write_text(json.dumps(sidecar, indent=2) + "\n")
-        return out
+        model_file = self.model_file
+
+        def write(folder: Path) -> None:
+            self.backend.save(self.booster_, folder / model_file)
+
+        return write_model_folder(path, write, sidecar, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | Path) -> _WealthClassifier:
@@ -292,25 +275,12 @@ class _WealthClassifier(_PolicyClassifier, metaclass=ABCMeta):
         return est
 
 
-def load_model(path: str | Path) -> _WealthClassifier:
-    """Load a model folder written by ``save`` (either booster, or a
-    :class:`~boostobj.ensemble.CrossFitEnsemble` of them)."""
-    folder = Path(path)
-    sidecar_path = folder / SIDECAR
-    if not sidecar_path.is_file():
-        raise FileNotFoundError(f"{folder} is not a boostobj model folder: no {SIDECAR}")
-    meta = json.loads(sidecar_path.read_text())
-    if meta.get("format") == "boostobj-ensemble":  # ensemble.ENSEMBLE_FORMAT
-        from .ensemble import load_ensemble
-
-        return load_ensemble(folder, meta)  # type: ignore[return-value]
-    if meta.get("format") != _FORMAT:
-        raise ValueError(f"{sidecar_path} is not a boostobj model sidecar")
-    classes = {c.__name__: c for c in (XGBWealthClassifier, LGBMWealthClassifier)}
-    if meta["estimator"] not in classes:
-        raise ValueError(f"{sidecar_path}: unknown estimator {meta['estimator']!r}")
-    est = classes[meta["estimator"]](**meta["params"])
-    est.booster_ = est._load_booster(folder / meta["model_file"])
+def model_from_folder(folder: Path, meta: dict[str, Any]) -> _WealthClassifier:
+    """The estimator saved in ``folder`` (``meta``: its parsed sidecar)."""
+    if meta["estimator"] not in ESTIMATORS_BY_CLASS:
+        raise ValueError(f"{folder / SIDECAR}: unknown estimator {meta['estimator']!r}")
+    est = ESTIMATORS_BY_CLASS[meta["estimator"]](**meta["params"])
+    est.booster_ = est.backend.load(folder / meta["model_file"])
     est.scale_ = float(meta["scale"])
     est.n_rounds_ = int(meta["n_rounds"])
     est.n_features_in_ = int(meta["n_features_in"])
@@ -347,7 +317,6 @@ class XGBWealthClassifier(_WealthClassifier):
     """
 
     booster_name = "xgboost"
-    model_file = "model.json"
 
     def __init__(
         self,
@@ -355,13 +324,13 @@ class XGBWealthClassifier(_WealthClassifier):
         loss_params: dict[str, float] | None = None,
         threshold: float = 0.5,
         payoff_columns: tuple[int | str, int | str] | None = None,
-        n_estimators: int = 300,
+        n_estimators: int = _defaults.N_ESTIMATORS,
         learning_rate: float = 0.05,
         max_depth: int = 4,
-        early_stopping_rounds: int | None = 100,
+        early_stopping_rounds: int | None = _defaults.EARLY_STOPPING_ROUNDS,
         early_stopping_metric: str = "loss",
         random_state: int = 0,
-        n_jobs: int | None = None,
+        n_jobs: int | None = _defaults.N_JOBS,
         params: dict[str, Any] | None = None,
     ) -> None:
         self.loss = loss
@@ -392,52 +361,6 @@ class XGBWealthClassifier(_WealthClassifier):
             params["nthread"] = self.n_jobs
         return {**params, **(self.params or {})}
 
-    def _train(self, X, r, sw, base, evals, loss, verbose, callbacks=None):  # type: ignore[no-untyped-def]
-        import xgboost as xgb
-
-        from .xgboost import make_loss_metric, make_metric, make_objective
-
-        dtrain = xgb.DMatrix(X, label=r, weight=sw, base_margin=base)
-        dvals = [
-            (xgb.DMatrix(Xv, label=rv, base_margin=bv), f"valid_{i}")
-            for i, (Xv, rv, bv) in enumerate(evals)
-        ]
-        on_loss = self._stop_on_loss()
-        policy = make_metric(self.threshold, stake=loss.stake, net_of_base_margin=base is not None)
-        surrogate = make_loss_metric(loss, scale=self.scale_)
-        metrics = [policy, surrogate] if on_loss else [surrogate, policy]  # the last one stops
-        self.evals_result_: dict[str, Any] = {}
-        booster = xgb.train(
-            self.booster_params(),
-            dtrain,
-            num_boost_round=self.n_estimators,
-            obj=make_objective(loss, scale=self.scale_, n_threads=self._kernel_threads()),
-            custom_metric=lambda predt, d: [m(predt, d) for m in metrics],
-            evals=dvals,
-            early_stopping_rounds=self.early_stopping_rounds if dvals else None,
-            maximize=not on_loss,
-            evals_result=self.evals_result_,
-            verbose_eval=verbose,
-            callbacks=list(callbacks or []),
-        )
-        if dvals and self.early_stopping_rounds:  # keep the trees up to the best round
-            booster = booster[: booster.best_iteration + 1]
-        self.n_rounds_ = booster.num_boosted_rounds()
-        self.booster_ = booster
-
-    def _margin(self, X, base):  # type: ignore[no-untyped-def]
-        import xgboost as xgb
-
-        return self.booster_.predict(xgb.DMatrix(X, base_margin=base), output_margin=True)
-
-    def _save_booster(self, path: Path) -> None:
-        self.booster_.save_model(str(path))
-
-    def _load_booster(self, path: Path) -> Any:
-        import xgboost as xgb
-
-        return xgb.Booster(model_file=str(path))
-
 
 class LGBMWealthClassifier(_WealthClassifier):
     """LightGBM with a boostobj loss; ``y`` is the payoff multiplier ``p``.
@@ -467,7 +390,6 @@ class LGBMWealthClassifier(_WealthClassifier):
     """
 
     booster_name = "lightgbm"
-    model_file = "model.txt"
 
     def __init__(
         self,
@@ -475,13 +397,13 @@ class LGBMWealthClassifier(_WealthClassifier):
         loss_params: dict[str, float] | None = None,
         threshold: float = 0.5,
         payoff_columns: tuple[int | str, int | str] | None = None,
-        n_estimators: int = 300,
+        n_estimators: int = _defaults.N_ESTIMATORS,
         learning_rate: float = 0.05,
         num_leaves: int = 15,
-        early_stopping_rounds: int | None = 100,
+        early_stopping_rounds: int | None = _defaults.EARLY_STOPPING_ROUNDS,
         early_stopping_metric: str = "loss",
         random_state: int = 0,
-        n_jobs: int | None = None,
+        n_jobs: int | None = _defaults.N_JOBS,
         params: dict[str, Any] | None = None,
     ) -> None:
         self.loss = loss
@@ -509,53 +431,9 @@ class LGBMWealthClassifier(_WealthClassifier):
             params["num_threads"] = self.n_jobs
         return {**params, **(self.params or {})}
 
-    def _train(self, X, r, sw, base, evals, loss, verbose, callbacks=None):  # type: ignore[no-untyped-def]
-        import lightgbm as lgb
 
-        from .lightgbm import make_loss_metric, make_metric, make_objective
-
-        # init_score is used in training but not stored in the model: _margin adds it back.
-        dtrain = lgb.Dataset(X, label=r, weight=sw, init_score=base)
-        dvals = [lgb.Dataset(Xv, label=rv, init_score=bv, reference=dtrain) for Xv, rv, bv in evals]
-        self.evals_result_ = {}
-        callbacks = [lgb.record_evaluation(self.evals_result_), *(callbacks or [])]
-        if verbose:
-            callbacks.append(lgb.log_evaluation(1))
-        use_es = bool(dvals and self.early_stopping_rounds)
-        if use_es:  # on the first metric of feval only
-            callbacks.append(
-                lgb.early_stopping(
-                    self.early_stopping_rounds, first_metric_only=True, verbose=verbose
-                )
-            )
-        policy = make_metric(self.threshold, stake=loss.stake, net_of_base_margin=base is not None)
-        surrogate = make_loss_metric(loss, scale=self.scale_)
-        metrics = [surrogate, policy] if self._stop_on_loss() else [policy, surrogate]
-        objective = make_objective(loss, scale=self.scale_, n_threads=self._kernel_threads())
-        params = {**self.booster_params(), "objective": objective, "metric": "None"}
-        booster = lgb.train(
-            params,
-            dtrain,
-            num_boost_round=self.n_estimators,
-            valid_sets=dvals,
-            valid_names=[f"valid_{i}" for i in range(len(dvals))],
-            feval=metrics,
-            callbacks=callbacks,
-        )
-        if use_es:  # keep the trees up to the best round (best_iteration counts from 1)
-            model = booster.model_to_string(num_iteration=booster.best_iteration)
-            booster = lgb.Booster(model_str=model)
-        self.n_rounds_ = booster.current_iteration()
-        self.booster_ = booster
-
-    def _margin(self, X, base):  # type: ignore[no-untyped-def]
-        margin = self.booster_.predict(X, raw_score=True)
-        return margin if base is None else margin + base
-
-    def _save_booster(self, path: Path) -> None:
-        self.booster_.save_model(str(path))
-
-    def _load_booster(self, path: Path) -> Any:
-        import lightgbm as lgb
-
-        return lgb.Booster(model_file=str(path))
+#: Booster name -> estimator class: what ``tune`` and the CLI build.
+ESTIMATORS: dict[str, type[_WealthClassifier]] = {
+    cls.booster_name: cls for cls in (XGBWealthClassifier, LGBMWealthClassifier)
+}
+ESTIMATORS_BY_CLASS = {cls.__name__: cls for cls in ESTIMATORS.values()}

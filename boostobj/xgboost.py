@@ -29,8 +29,9 @@ Traps this handles or documents (see FACTS.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -40,10 +41,15 @@ from ._validation import check_same_length, check_sample_weight, log_payoff
 from .losses import Loss, get_loss
 
 if TYPE_CHECKING:
+    import optuna
     import xgboost as xgb
+
+    from ._backend import TrainSpec
+    from ._validation import Rows
 
 __all__ = [
     "PARAMS",
+    "XGBoostBackend",
     "dmatrix",
     "make_loss_metric",
     "make_metric",
@@ -157,3 +163,99 @@ def dmatrix(
     check_same_length(X=X, p=r, sample_weight=sample_weight)
     sw = check_sample_weight(sample_weight, r.size)
     return xgb.DMatrix(X, label=r, weight=sw, **kwargs)
+
+
+class XGBoostBackend:
+    """XGBoost behind :class:`boostobj._backend.Backend`: ``xgb.train`` with this module's
+    objective and metrics, early stopping in the metric's direction, the booster cut to its
+    best round."""
+
+    name = "xgboost"
+    model_file = "model.json"
+    #: The estimators' defaults, the first trial of a fresh study.
+    default_params: ClassVar[dict[str, Any]] = {
+        "learning_rate": 0.05,
+        "max_depth": 4,
+        "min_child_weight": 1.0,
+        "subsample": 1.0,
+        "colsample_bytree": 1.0,
+        "reg_lambda": 1.0,
+    }
+
+    def train(self, spec: TrainSpec, rows: Rows, base: Any, evals: list[tuple[Rows, Any]]) -> Any:
+        import xgboost as xgb
+
+        from ._backend import Trained
+
+        dtrain = xgb.DMatrix(rows.X, label=rows.log_p, weight=rows.weight, base_margin=base)
+        dvals = [
+            (xgb.DMatrix(ev.X, label=ev.log_p, base_margin=b), f"valid_{i}")
+            for i, (ev, b) in enumerate(evals)
+        ]
+        policy = make_metric(
+            spec.threshold, stake=spec.loss.stake, net_of_base_margin=base is not None
+        )
+        surrogate = make_loss_metric(spec.loss, scale=spec.scale)
+        # XGBoost early-stops on the last metric.
+        metrics = [policy, surrogate] if spec.stop_on_loss else [surrogate, policy]
+        evals_result: dict[str, Any] = {}
+        stopping = bool(dvals and spec.early_stopping_rounds)
+        booster = xgb.train(
+            spec.params,
+            dtrain,
+            num_boost_round=spec.n_estimators,
+            obj=make_objective(spec.loss, scale=spec.scale, n_threads=spec.n_threads),
+            custom_metric=lambda predt, d: [m(predt, d) for m in metrics],
+            evals=dvals,
+            early_stopping_rounds=spec.early_stopping_rounds if stopping else None,
+            maximize=not spec.stop_on_loss,
+            evals_result=evals_result,
+            verbose_eval=spec.verbose,
+            callbacks=list(spec.callbacks),
+        )
+        if stopping:  # keep the trees up to the best round
+            booster = booster[: booster.best_iteration + 1]
+        return Trained(booster, booster.num_boosted_rounds(), evals_result)
+
+    def margin(self, booster: Any, X: Any, base: Any) -> Any:
+        import xgboost as xgb
+
+        return booster.predict(xgb.DMatrix(X, base_margin=base), output_margin=True)
+
+    def save(self, booster: Any, path: Path) -> None:
+        booster.save_model(str(path))
+
+    def load(self, path: Path) -> Any:
+        import xgboost as xgb
+
+        return xgb.Booster(model_file=str(path))
+
+    def search_space(self, trial: optuna.Trial) -> dict[str, Any]:
+        """``learning_rate`` log [0.01, 0.3], ``max_depth`` [2, 8], ``min_child_weight`` log
+        [1e-3, 10], ``subsample`` and ``colsample_bytree`` [0.5, 1], ``reg_lambda`` log
+        [1e-3, 10]. Hessian bounds are meaningful because weights are scaled to mean 1."""
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+            "max_depth": trial.suggest_int("max_depth", 2, 8),
+            "min_child_weight": trial.suggest_float("min_child_weight", 1e-3, 10.0, log=True),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.5, 1.0),
+            "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+        }
+
+    def estimator_kwargs(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        rest = dict(point)
+        named = {k: rest.pop(k) for k in ("learning_rate", "max_depth") if k in rest}
+        return {**named, "params": rest}
+
+    def pruning_callback(self, report: Callable[[int, Mapping[str, float]], None]) -> Any:
+        import xgboost as xgb
+
+        class _Report(xgb.callback.TrainingCallback):
+            def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+                if evals_log:
+                    last = evals_log[list(evals_log)[-1]]
+                    report(epoch, {name: float(values[-1]) for name, values in last.items()})
+                return False
+
+        return _Report()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from boostobj.datasets import bayes_log_wealth, make_betting_market
-from boostobj.tuning import tune
+from boostobj.tuning import StudyConfig, tune
 
 
 def run(booster: str, argv: list[str] | None = None) -> dict[str, Any]:
@@ -30,8 +30,9 @@ def run(booster: str, argv: list[str] | None = None) -> dict[str, Any]:
     a, b = int(0.4 * len(p)), int(0.6 * len(p))  # train 40%, valid 20%, test 40%
     result = tune(
         X[:a], p[:a], X[a:b], p[a:b],
-        booster=booster, n_trials=args.trials, storage=args.storage, study_name=booster,
-        X_test=X[b:], p_test=p[b:], seed=args.seed, n_jobs=1, n_estimators=300,
+        booster=booster, n_trials=args.trials, X_test=X[b:], p_test=p[b:], seed=args.seed,
+        study=StudyConfig(storage=args.storage, name=booster, resume=True),
+        estimator_params={"n_jobs": 1, "n_estimators": 300},
     )  # fmt: skip
     summary = result.summary()
     bayes = bayes_log_wealth(np.log(p[b:]), expected[b:])

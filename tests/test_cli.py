@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from boostobj import load_model, log_payoff, log_wealth, make_betting_market
-from boostobj.cli import _split_in_order, _suspected_leaks, build_parser, main
+from boostobj.cli import build_parser, main
 from boostobj.report import PLOTS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -169,32 +169,6 @@ def test_report_numbers_match_the_saved_model(tuned_run: tuple[str, Path], marke
     lw = log_wealth(log_payoff(test_rows["p"].to_numpy()), take)
     assert lw == pytest.approx(report["test"]["log_wealth"]["model"])
     assert int(take.sum()) == report["test"]["n_taken"]
-
-
-def test_chronological_split_keeps_ties_together() -> None:
-    dates = pd.to_datetime(market_frame()["date"]).to_numpy()
-    rows = _split_in_order(dates.size, dates)
-    assert sorted(np.concatenate(list(rows.values()))) == list(range(dates.size))
-    train, valid, test = (dates[rows[s]] for s in ("train", "valid", "test"))
-    assert train.max() < valid.min() and valid.max() < test.min()
-    assert abs(train.size - 900) < 30 and abs(valid.size - 300) < 30
-
-
-def test_file_order_split_without_time() -> None:
-    rows = _split_in_order(10, None)
-    assert [list(rows[s]) for s in ("train", "valid", "test")] == [
-        [0, 1, 2, 3, 4, 5],
-        [6, 7],
-        [8, 9],
-    ]
-
-
-def test_leak_warning_flags_an_outcome_column() -> None:
-    X, p, _ = make_betting_market(2000, random_state=0)
-    r = log_payoff(p)
-    won = (r > 0).astype(float)
-    leaks = _suspected_leaks(np.column_stack([X, won]), r, [*FEATURES, "won"])
-    assert list(leaks) == ["won"] and leaks["won"] > 0.8
 
 
 def test_a_leaking_column_is_flagged_in_the_verdict(

@@ -367,7 +367,7 @@ def _with_bad_p_valid(args: dict[str, Any]) -> None:
         (_with_bad_p_valid, "p_valid has 1 non-positive value"),
         ({"booster": "catboost"}, "unknown booster 'catboost'"),
         ({"storage": "study.txt"}, "cannot tell the storage kind.*journal"),
-        ({"n_splits": 0}, "n_splits must be a positive integer"),
+        ({"n_splits": 0}, "n_splits must be an integer >= 1"),
         ({"X_valid": np.ones((1000, 3))}, "X_valid has 3 features; X_train has 8"),
         ({"p_test": None}, "give both X_test and p_test"),
         ({"select_on": "auc"}, "select_on must be one of"),

@@ -1,0 +1,125 @@
+"""What a booster must provide, and the registry that finds one by name.
+
+Everything booster-specific lives in one class per booster, next to its adapter
+(:class:`boostobj.xgboost.XGBoostBackend`, :class:`boostobj.lightgbm.LightGBMBackend`). The
+estimators, the tuner and the CLI only talk to :class:`Backend`; a new booster is a new backend
+class, a line in :data:`BACKENDS` and a thin estimator class in :mod:`boostobj.sklearn`.
+
+The registry holds import paths, so looking a backend up imports its booster only then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import optuna
+
+    from ._validation import Rows
+    from .losses import Loss
+
+__all__ = ["BACKENDS", "Backend", "TrainSpec", "Trained", "get_backend"]
+
+#: Booster name -> ``"module:Class"`` of its backend.
+BACKENDS: dict[str, str] = {
+    "xgboost": "boostobj.xgboost:XGBoostBackend",
+    "lightgbm": "boostobj.lightgbm:LightGBMBackend",
+}
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """One training run, in booster-neutral terms (what an estimator's ``fit`` decided).
+
+    Attributes:
+        params: the booster's own parameters (``estimator.booster_params()``).
+        loss: the surrogate; ``scale`` its weight scale, fixed on the training rows.
+        threshold: probability cut of the log-wealth metric.
+        stop_on_loss: early stopping watches the mean surrogate loss (else log-wealth).
+        n_estimators: most boosting rounds; ``early_stopping_rounds`` the patience on the last
+            eval set (``None``: no early stopping).
+        n_threads: threads of the objective's kernel (``None``: all CPUs).
+        verbose: print the booster's evaluation log.
+        callbacks: extra booster callbacks, passed through.
+    """
+
+    params: dict[str, Any]
+    loss: Loss
+    scale: float
+    threshold: float
+    stop_on_loss: bool
+    n_estimators: int
+    early_stopping_rounds: int | None
+    n_threads: int | None = None
+    verbose: bool = False
+    callbacks: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A trained booster cut to its best round, the rounds it keeps and the metric curves."""
+
+    booster: Any
+    n_rounds: int
+    evals_result: dict[str, Any]
+
+
+#: ``base`` margins travel beside the rows: ``None`` or one start margin per row.
+Base = NDArray[Any] | None
+
+
+class Backend(Protocol):
+    """The booster-specific half of every boostobj model."""
+
+    name: str
+    #: File name of the booster's own model file inside a model folder.
+    model_file: str
+    #: The first trial of a fresh study, in the keys of :meth:`search_space`.
+    default_params: Mapping[str, Any]
+
+    def train(
+        self, spec: TrainSpec, rows: Rows, base: Base, evals: list[tuple[Rows, Base]]
+    ) -> Trained:
+        """Train on ``rows`` (label ``log p``), early-stopped on the last of ``evals``."""
+        ...
+
+    def margin(self, booster: Any, X: NDArray[Any], base: Base) -> NDArray[Any]:
+        """Raw margins of ``booster`` on ``X``, ``base`` added."""
+        ...
+
+    def save(self, booster: Any, path: Path) -> None: ...
+
+    def load(self, path: Path) -> Any: ...
+
+    def search_space(self, trial: optuna.Trial) -> dict[str, Any]:
+        """One point of the tuner's default search space (the booster's parameter names)."""
+        ...
+
+    def estimator_kwargs(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        """A search-space point as keyword arguments of the booster's estimator."""
+        ...
+
+    def pruning_callback(self, report: Callable[[int, Mapping[str, float]], None]) -> Any:
+        """A booster callback calling ``report(round, {metric: value})`` for the last eval
+        set after every round; an exception ``report`` raises (``TrialPruned``) ends
+        training."""
+        ...
+
+
+_instances: dict[str, Backend] = {}
+
+
+def get_backend(name: str) -> Backend:
+    """The backend registered as ``name`` in :data:`BACKENDS` (imported on first use)."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown booster {name!r}; choose one of {', '.join(BACKENDS)}")
+    if name not in _instances:
+        module, cls = BACKENDS[name].split(":")
+        _instances[name] = getattr(import_module(module), cls)()
+    return _instances[name]
