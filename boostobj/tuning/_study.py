@@ -94,6 +94,13 @@ def _rdb_storage(url: str, attempts: int = 5) -> optuna.storages.RDBStorage:
     for attempt in range(attempts):
         try:
             return optuna.storages.RDBStorage(url, **kwargs)
+        except ImportError as exc:  # optuna's, raised from the driver's ModuleNotFoundError
+            module = getattr(exc.__cause__, "name", None)
+            hint = 'pip install "boostobj[postgres]"' if module == "psycopg" else "install it"
+            raise ValueError(
+                f"the {url.split('://')[0]} storage needs the database driver module "
+                f"{module or '(unknown)'!r}, which is not installed: {hint}"
+            ) from exc
         except DBAPIError as exc:
             if attempt == attempts - 1 or not any(m in str(exc) for m in _SCHEMA_RACE):
                 raise
