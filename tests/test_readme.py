@@ -28,3 +28,17 @@ def test_ci_runs_the_readme_test_command():
     assert "<!-- test-command -->" in README and "test-command" in ci
     command = README.split("<!-- test-command -->")[1].split("```bash\n")[1].split("\n")[0]
     assert command.endswith("pytest") and 'pip install ".[test]"' in command
+
+
+def test_tune_example_runs(tmp_path, monkeypatch):
+    (block,) = [b for b in python_blocks() if "StudyConfig(" in b]
+    monkeypatch.chdir(tmp_path)  # its study.db lands there
+    small = block.replace("30_000", "3_000").replace("12_000", "1_200")
+    small = small.replace("18_000", "1_800").replace("n_trials=30", "n_trials=2")
+    small = small.replace('"n_estimators": 500', '"n_estimators": 20')
+    namespace: dict = {}
+    exec(compile("from boostobj import make_betting_market\n" + small, "README", "exec"), namespace)
+    result = namespace["result"]
+    assert len(result.study.trials) == 2 and (tmp_path / "study.db").exists()
+    assert len(result.model.members_) == 5
+    assert result.evaluations["test"].n_rows == 1_200

@@ -1,0 +1,85 @@
+"""Tests for :mod:`boostobj.report`: every number comes from ``TuneResult`` and names its rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from boostobj import report as report_module
+from boostobj.metrics import threshold_curve
+from boostobj.tables import synthetic_table
+from boostobj.tuning import TuneResult, tune
+
+
+@pytest.fixture(scope="module")
+def result() -> TuneResult:
+    table = synthetic_table(4000, seed=0)
+    train, valid, test = (table.splits[s] for s in ("train", "valid", "test"))
+    return tune(train, None, valid, None, X_test=test, n_trials=2,
+                estimator_params={"n_estimators": 30, "n_jobs": 1})  # fmt: skip
+
+
+def _run() -> dict[str, Any]:
+    return {"boostobj_version": "test", "command": "boostobj tune", "booster": "xgboost",
+            "n_estimators": 30, "storage": None, "model_dir": "model",
+            "data": {"source": "synthetic", "payoff_column": "p", "split_method": "40/20/40",
+                     "n_rows": {"train": 1600, "valid": 800, "test": 1600},
+                     "features": ["x"], "suspected_leaks": []}}  # fmt: skip
+
+
+def test_every_number_agrees_with_tune_result_and_states_its_rows(
+    result: TuneResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: dict[str, Any] = {}
+    monkeypatch.setattr(report_module, "plot_threshold_curve",
+                        lambda ev, t, path: drawn.setdefault("threshold", (ev, t)))  # fmt: skip
+    monkeypatch.setattr(report_module, "plot_cumulative_log_wealth",
+                        lambda ev, path: drawn.setdefault("cumulative", ev))  # fmt: skip
+    monkeypatch.setattr(report_module, "plot_optimization_history", lambda study, path: None)
+    report_module.write_report(tmp_path, result, run=_run(), plots=True)
+    written = json.loads((tmp_path / "report.json").read_text())
+    evaluations = result.evaluations
+    assert set(evaluations) == {"valid", "guard", "test"}
+    # The guard's rows are cut off the validation rows: 560 + 240 of 800.
+    assert evaluations["valid"].n_rows + evaluations["guard"].n_rows == 800
+    for name, ev in evaluations.items():
+        section = written[name]
+        assert section["n_rows"] == ev.n_rows == ev.log_p.size
+        assert section["n_taken"] == ev.n_taken
+        assert section["rows"]  # a sentence that says which rows these are
+        for policy, value in ev.log_wealth.items():
+            assert section["log_wealth"][policy] == pytest.approx(value, abs=1e-12)
+        assert section["verdict"]["policy"] == ev.verdict.policy
+    assert written["recommendation"]["policy"] == result.recommendation.policy
+    assert written["recommendation"] == written["guard"]["verdict"]
+    assert written["valid"]["log_wealth"]["model"] == pytest.approx(result.valid["model"])
+    assert written["test"]["log_wealth"]["model"] == pytest.approx(result.test["model"])  # type: ignore[index]
+    # The headline verdict is the test rows', with their count; % of Bayes on those rows.
+    verdict, test = written["verdict"], written["test"]
+    assert verdict["split"] == "test" and verdict["n_rows"] == test["n_rows"]
+    share = 100 * test["log_wealth"]["model"] / test["log_wealth"]["bayes"]
+    assert f"reached {share:.0f}% of it" in verdict["sentence"]
+    # The threshold plot draws the table's validation rows: at the chosen threshold its
+    # curve is the table's number.
+    ev, threshold = drawn["threshold"]
+    assert ev is evaluations["valid"]
+    curve = threshold_curve(ev.score, ev.log_p)
+    at = np.flatnonzero(curve.thresholds <= threshold)[0] if threshold > 0 else -1
+    assert curve.log_wealth[at] == pytest.approx(written["valid"]["log_wealth"]["model"])
+    assert drawn["cumulative"] is evaluations["test"]
+
+
+def test_markdown_names_the_row_counts(result: TuneResult, tmp_path: Path) -> None:
+    report = report_module.write_report(tmp_path, result, run=_run(), plots=False)
+    text = (tmp_path / "report.md").read_text()
+    for name in ("valid", "guard", "test"):
+        assert f"{name} ({report[name]['n_rows']} rows) log-wealth" in text
+
+
+def test_old_write_report_keywords_warn(result: TuneResult, tmp_path: Path) -> None:
+    with pytest.warns(DeprecationWarning, match="result.evaluations"):
+        report_module.write_report(tmp_path, result, run=_run(), plots=False, valid=None)
