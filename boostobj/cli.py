@@ -220,6 +220,8 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
         f"recommendation: {result.recommendation.policy} ({result.recommendation.reason})\n"
         f"report: {out / 'report.md'}"
     )
+    if report["headline"]["caveat"]:
+        print(f"boostobj: warning: {report['headline']['text'].replace('**', '')}", file=sys.stderr)
     return 0
 
 

@@ -162,7 +162,7 @@ def build_report(result: TuneResult, *, run: dict[str, Any]) -> dict[str, Any]:
     """
     sections = {name: _section(ev) for name, ev in result.evaluations.items()}
     final = result.evaluations["test" if "test" in sections else "valid"]
-    return {
+    out = {
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **run,
         "threshold": float(result.threshold),
@@ -177,6 +177,8 @@ def build_report(result: TuneResult, *, run: dict[str, Any]) -> dict[str, Any]:
         "verdict": _verdict(final, run["data"].get("suspected_leaks", [])),
         "recommendation": result.recommendation.summary(),
     }
+    out["headline"] = _headline(out)
+    return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -205,10 +207,38 @@ def _threshold_text(t: float) -> str:
     return f"{t:.4f}"
 
 
-def _recommendation_text(rec: dict[str, Any]) -> str:
-    """One paragraph from :meth:`boostobj.guard.Recommendation.summary`."""
-    policy = {"model": "use the model", "take_all": "take every row", "take_none": "take no row"}
-    return f"**{policy[rec['policy']].capitalize()}**: {rec['reason']}."
+_POLICY_WORDS = {"model": "use the model", "take_all": "take every row", "take_none": "take no row"}
+
+
+def _headline(report: dict[str, Any]) -> dict[str, Any]:
+    """The report's first line: the guard's recommendation, said plainly, never a bold "use
+    the model" when a leak is suspected or the test rows disagree with the guard."""
+    rec, verdict = report["recommendation"], report["verdict"]
+    leaks = report["data"].get("suspected_leaks", [])
+    policy = rec["policy"]
+    final = report.get(verdict["split"]) or {}
+    final_policy = (final.get("verdict") or {}).get("policy", policy)
+    if leaks:
+        caveat = "leak"
+        text = (
+            f"**Do not act on this run**: {', '.join(map(repr, leaks))} "
+            f"look{'s' if len(leaks) == 1 else ''} like a leak of the payoff (see the "
+            "warnings), so no number below means anything until it is left out. The guard's "
+            f"verdict, for what it is worth: {_POLICY_WORDS[policy]} ({rec['reason']})."
+        )
+    elif verdict["split"] == "test" and (policy == "model") != (final_policy == "model"):
+        caveat = "disagree"
+        found = "found an edge" if policy == "model" else "found no edge"
+        test = "shows none beyond noise" if policy == "model" else "show one beyond noise"
+        text = (
+            f"**The guard and the test rows disagree**: the guard {found} ({rec['reason']}), "
+            f"but the {final.get('n_rows')} test rows {test}. The saved policy follows the "
+            f"guard ({_POLICY_WORDS[policy]}); treat any edge as unproven."
+        )
+    else:
+        caveat = None
+        text = f"**{_POLICY_WORDS[policy].capitalize()}**: {rec['reason']}."
+    return {"policy": policy, "caveat": caveat, "text": text}
 
 
 def _fitted_on(report: dict[str, Any]) -> str:
@@ -267,7 +297,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         "## Recommendation (decided on validation only)",
         "",
-        _recommendation_text(report["recommendation"]),
+        report["headline"]["text"],
         "",
         "## Verdict",
         "",

@@ -183,6 +183,9 @@ def test_a_leaking_column_is_flagged_in_the_verdict(
     report = read_report(tmp_path / "run")
     assert report["data"]["suspected_leaks"] == ["won"]
     assert "'won' looks like a leak" in report["verdict"]["sentence"]
+    assert report["headline"]["caveat"] == "leak"
+    markdown = (tmp_path / "run" / "report.md").read_text()
+    assert "**Do not act on this run**" in markdown and "**Use the model**" not in markdown
 
 
 # -- refusing, resuming -----------------------------------------------------------------------

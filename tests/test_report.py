@@ -83,3 +83,27 @@ def test_markdown_names_the_row_counts(result: TuneResult, tmp_path: Path) -> No
 def test_old_write_report_keywords_warn(result: TuneResult, tmp_path: Path) -> None:
     with pytest.warns(DeprecationWarning, match="result.evaluations"):
         report_module.write_report(tmp_path, result, run=_run(), plots=False, valid=None)
+
+
+def _report(guard: str, test: str, leaks: list[str] | None = None) -> dict[str, Any]:
+    return {"recommendation": {"policy": guard, "reason": "on the guard rows, ..."},
+            "verdict": {"split": "test"}, "test": {"n_rows": 100, "verdict": {"policy": test}},
+            "data": {"suspected_leaks": leaks or []}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("guard", "test", "leaks", "caveat", "bold"),
+    [
+        ("model", "model", None, None, "**Use the model**"),
+        ("take_all", "take_all", None, None, "**Take every row**"),
+        ("model", "take_none", None, "disagree", "**The guard and the test rows disagree**"),
+        ("take_none", "model", None, "disagree", "**The guard and the test rows disagree**"),
+        ("model", "model", ["won"], "leak", "**Do not act on this run**"),
+    ],
+)
+def test_the_headline_never_contradicts_the_report(
+    guard: str, test: str, leaks: list[str] | None, caveat: str | None, bold: str
+) -> None:
+    headline = report_module._headline(_report(guard, test, leaks))
+    assert headline["caveat"] == caveat and headline["text"].startswith(bold)
+    assert headline["policy"] == guard  # the saved policy is still the guard's
