@@ -1,17 +1,17 @@
 r"""How should the tuned model be cross-fitted? Folds, learning rate, and which trials.
 
 The quality benchmark's best XGBoost method (payoffs known at decision time, tuned with
-``select_on="loss"``, ``threshold=0.5``, 30 trials, then ``refit=5``) reached 94.8% of the
+``select_on="loss"``, ``threshold=0.5``, 30 trials, then ``final=CrossFit(5)``) reached 94.8% of the
 Bayes policy on seeds 0-2 against a 95% target, 95.2% over 12 seeds. Cross-fitting is where
 most of its gain over the holdout model comes from (about 4 points), so this script asks
-whether a different cross-fit captures more. Per seed it runs one study (``refit=False``:
-the same trials ``tune(refit=5)`` runs) and cross-fits on train + valid (``VARIANTS``):
+whether a different cross-fit captures more. Per seed it runs one study (``final=HoldoutModel()``:
+the same trials ``tune(final=CrossFit(5))`` runs) and cross-fits on train + valid (``VARIANTS``):
 
-- ``k5``: ``CrossFitEnsemble(best, n_folds=5)``, what ``tune(refit=5)`` returns;
+- ``k5``: ``CrossFitEnsemble(best, n_folds=5)``, what ``tune(final=CrossFit(5))`` returns;
 - ``k10``: 10 folds: members train on 90% of the rows instead of 80%, a bag of 10;
 - ``*_slow``: the members' learning rate halved, with twice the rounds and twice the
   patience (the usual "shrink and boost longer" of a final fit);
-- ``*_topN``: the ensembles of the study's N best trials averaged (``refit_trials=N``);
+- ``*_topN``: the ensembles of the study's N best trials averaged (``CrossFit(5, top=N)``);
 - ``k5_oof_best`` / ``k5_oof_top3``: of the 5 best trials, the 1 / 3 whose cross-fits have
   the lowest out-of-fold surrogate loss on all train + valid rows (a less noisy ranking than
   the study's, which scores 14,000 validation rows).
@@ -40,7 +40,6 @@ follow (the sampler and pruner see only earlier trials), so ``--trials 60`` exte
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -48,29 +47,22 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+try:  # first: it sets OMP_WAIT_POLICY before any OpenMP runtime loads
+    from benchmarks import common
+    from benchmarks.quality import Config, payoffs_known_betting
+except ImportError:  # run as a plain script: benchmarks/ is sys.path[0]
+    import common  # type: ignore[no-redef]
+    from quality import Config, payoffs_known_betting  # type: ignore[no-redef]
+
 import numpy as np
 import optuna
 from sklearn.base import clone
 
-try:
-    import boostobj  # noqa: F401  (only to find the package)
-except ImportError:  # run as a plain script from a checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from boostobj import tuning
-from boostobj._meta import versions
-from boostobj.datasets import bayes_log_wealth
 from boostobj.ensemble import CrossFitEnsemble, fold_blocks
-from boostobj.losses import compiled_kernel
+from boostobj.metrics import break_even_margin
 
-try:
-    from benchmarks.quality import Config, synthetic_split, with_payoff_columns
-except ImportError:  # run as a plain script
-    from quality import Config, synthetic_split, with_payoff_columns  # type: ignore[no-redef]
-
-HERE = Path(__file__).resolve().parent
-PATIENCE = 50  # tune()'s default early_stopping_rounds, which the quality benchmark uses
+PATIENCE = common.TUNE_PATIENCE  # what tune() early-stops with, here and in quality.py
 
 # variant -> (folds, learning-rate factor, ranking, trials averaged); rounds and patience
 # scale with 1 / factor. Ranking "valid": the study's order (validation loss on 14,000 rows);
@@ -101,11 +93,16 @@ ROUND_VARIANTS: dict[str, float | None] = {
 }
 
 
+def mean_loss(model: Any, X: Any, r: Any) -> float:
+    """A fitted estimator's mean surrogate loss on ``(X, r)``, at its training scale."""
+    return float(model.get_loss().loss(model.decision_function(X), r, scale=model.scale_).mean())
+
+
 def oof_loss(ens: CrossFitEnsemble, X: Any, p: Any) -> float:
     """Mean surrogate loss of each row's out-of-fold raw margin (members' training scale)."""
     r, blocks = np.log(p), fold_blocks(len(p), ens.n_folds)
     pairs = zip(ens.members_, blocks, strict=True)
-    return -sum(tuning._minus_loss(m, X[h], r[h]) * h.size for m, h in pairs) / r.size
+    return sum(mean_loss(m, X[h], r[h]) * h.size for m, h in pairs) / r.size
 
 
 def long_members(ens: CrossFitEnsemble, X: Any, p: Any) -> list[tuple[Any, Any, int]]:
@@ -123,47 +120,44 @@ def long_members(ens: CrossFitEnsemble, X: Any, p: Any) -> list[tuple[Any, Any, 
 
 
 def margin_at(member: Any, X: Any, rounds: int) -> Any:
-    """An XGBoost member's decision margin from its first ``rounds`` trees."""
+    """An XGBoost member's decision margin from its first ``rounds`` trees: net of the
+    break-even margin of its ``payoff_columns``, which it boosts from."""
     import xgboost as xgb
 
-    base = member._base_margin(X)
+    win, loss = member.payoff_columns
+    base = break_even_margin(np.log(X[:, win]), np.log(X[:, loss]))
     dmat = xgb.DMatrix(X, base_margin=base)
     margin = member.booster_.predict(dmat, output_margin=True, iteration_range=(0, rounds))
-    return margin if base is None else margin - base
+    return margin - base
 
 
 def run_one(seed: int, cfg: Config, booster: str, variants: Sequence[str]) -> dict[str, Any]:
-    split = synthetic_split("betting", seed, cfg)
-    known = with_payoff_columns(split)
-    assert known is not None and split.expected_test is not None
-    X, cols = known
+    split, X, cols, bayes = payoffs_known_betting(seed, cfg)
     estimator_params = {"loss": "outcome", "payoff_columns": cols}
     t0 = time.perf_counter()
     result = tuning.tune(
         X["train"], split.p["train"], X["valid"], split.p["valid"],
-        booster=booster, n_trials=cfg.tune_trials, n_estimators=cfg.n_estimators,
-        seed=seed, n_jobs=cfg.n_jobs, estimator_params=estimator_params,
-        early_stopping_rounds=PATIENCE, select_on="loss", threshold=0.5,
+        booster=booster, n_trials=cfg.tune_trials, seed=seed,
+        estimator_params=common.tune_params(cfg.n_estimators, cfg.n_jobs, **estimator_params),
+        **common.PAYOFFS_CHOICE,
     )  # fmt: skip
     out: dict[str, Any] = {"tune_seconds": round(time.perf_counter() - t0, 1)}
     X_all = np.concatenate([X["train"], X["valid"]])
     p_all = np.concatenate([split.p["train"], split.p["valid"]])
-    r = np.log(split.p["test"])
-    bayes = bayes_log_wealth(r, split.expected_test)
+    r = split.r("test")
     complete = result.study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
-    ranked = tuning._best_trials(complete, len(complete))
+    ranked = sorted(complete, key=lambda t: (-float(t.value), t.number))  # type: ignore[arg-type]
     fits: dict[tuple[int, int, float], tuple[CrossFitEnsemble, float, float]] = {}
 
     def cross_fit(trial: Any, folds: int, factor: float) -> tuple[CrossFitEnsemble, float, float]:
         key = (trial.number, folds, factor)
         if key not in fits:
-            params = dict(trial.params)
-            params["learning_rate"] *= factor
-            estimator = tuning._make_estimator(
-                booster, params, n_estimators=round(cfg.n_estimators / factor),
-                early_stopping_rounds=round(PATIENCE / factor), seed=seed, n_jobs=cfg.n_jobs,
-                estimator_params=estimator_params,
-            )  # fmt: skip
+            point = dict(trial.params)
+            point["learning_rate"] *= factor
+            rounds = round(cfg.n_estimators / factor)
+            fixed = common.tune_params(rounds, cfg.n_jobs, **estimator_params)
+            fixed["early_stopping_rounds"] = round(PATIENCE / factor)
+            estimator = tuning.make_estimator(booster, point, estimator_params=fixed, seed=seed)
             t1 = time.perf_counter()
             ens = CrossFitEnsemble(estimator, n_folds=folds, threshold=0.5).fit(X_all, p_all)
             fits[key] = (ens, time.perf_counter() - t1, oof_loss(ens, X_all, p_all))
@@ -178,7 +172,7 @@ def run_one(seed: int, cfg: Config, booster: str, variants: Sequence[str]) -> di
             chosen = [cross_fit(t, folds, factor) for t in ranked[:n_avg]]
         margin = np.mean([f[0].decision_margin(X["test"]) for f in chosen], axis=0)
         out[name] = {
-            "share": float(r[margin >= 0].sum() / bayes),
+            "share": common.bayes_share(r, margin, bayes),
             "n_rounds": round(float(np.mean([f[0].n_rounds_ for f in chosen]))),
             "seconds": round(sum(f[1] for f in chosen), 1),
         }
@@ -202,11 +196,12 @@ def run_one(seed: int, cfg: Config, booster: str, variants: Sequence[str]) -> di
             parts = [margin_at(m, X["test"], c) for (m, _, _), c in zip(longs, cuts, strict=True)]
             margin = np.mean(parts, axis=0)
             out[name] = {
-                "share": float(r[margin >= 0].sum() / bayes),
+                "share": common.bayes_share(r, margin, bayes),
                 "n_rounds": round(float(np.mean(cuts))),
                 "seconds": seconds,
             }
-    out["holdout"] = {"share": float(r[result.model.decision_margin(X["test"]) >= 0].sum() / bayes)}
+    holdout = result.model.decision_margin(X["test"])
+    out["holdout"] = {"share": common.bayes_share(r, holdout, bayes)}
     out["oof_loss"] = {str(k): v[2] for k, v in fits.items()}
     out["best_params"] = result.best_params
     return out
@@ -217,16 +212,14 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines = [
         "# Cross-fitting the tuned model: fold count and the members' learning rate",
         "",
-        f"Generated by `benchmarks/crossfit_variants.py` ({' '.join(results['argv'])}); "
-        f"gradient kernel: {results['kernel']}; versions: "
-        f"{', '.join(f'{k} {v}' for k, v in results['versions'].items())}.",
+        common.generated_by("crossfit_variants.py", results),
         "",
         f"Synthetic betting market, payoffs known at decision time, {results['booster']}, "
         f"tuned with `select_on='loss'`, `threshold=0.5`, {cfg['tune_trials']} trials, "
         f"{cfg['n_train']:,} / {cfg['n_valid']:,} / {cfg['n_test']:,} rows; the best trial "
         "cross-fitted on train + valid. Share of the Bayes policy's test log-wealth per seed, "
-        "the mean, the mean difference to `k5` (what `tune(refit=5)` returns) and the mean "
-        "seconds per cross-fit.",
+        "the mean, the mean difference to `k5` (what `tune(final=CrossFit(5))` returns) and the "
+        "mean seconds per cross-fit.",
         "",
         "| variant | " + " | ".join(f"seed {s}" for s in seeds) + " | mean | vs k5 | seconds |",
         "|---|" + "---|" * (len(seeds) + 3),
@@ -253,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--variants", nargs="+", choices=names, default=names)
     ap.add_argument("--trials", type=int, default=Config.tune_trials, help="Optuna trials")
     ap.add_argument("--n-jobs", type=int, default=2, help="booster threads (default 2)")
-    ap.add_argument("--out", type=Path, default=HERE / "results", help="output folder")
+    ap.add_argument("--out", type=Path, default=common.RESULTS, help="output folder")
     ap.add_argument("--stem", default="crossfit_variants", help="results file name")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run")
     args = ap.parse_args(argv)
@@ -266,21 +259,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for seed in args.seeds:
         per_seed[str(seed)] = rec = run_one(seed, cfg, args.booster, args.variants)
         shown = ", ".join(f"{k} {rec[k]['share']:.4f}" for k in [*args.variants, "holdout"])
-        print(f"seed {seed}: {shown}", file=sys.stderr)
+        common.log(f"seed {seed}: {shown}")
     results = {
         "argv": sys.argv[1:] if argv is None else list(argv),
         "seeds": args.seeds,
         "booster": args.booster,
         "variants": args.variants,
         "config": asdict(cfg),
-        "kernel": "compiled" if compiled_kernel() else "numpy",
-        "versions": versions(),
+        **common.provenance(),
         "per_seed": per_seed,
     }
     stem = f"{args.stem}_quick" if args.quick else args.stem
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
-    (args.out / f"{stem}.md").write_text(render_markdown(results))
+    common.write_results(args.out, stem, results, render_markdown(results), default=str)
     return results
 
 

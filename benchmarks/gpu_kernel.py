@@ -21,19 +21,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+try:  # first: it finds boostobj in a checkout
+    from benchmarks import common
+except ImportError:  # run as a plain script: benchmarks/ is sys.path[0]
+    import common  # type: ignore[no-redef]
+
 import numpy as np
 
-try:
-    import boostobj
-except ImportError:  # run as a plain script from a checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import boostobj
-
+import boostobj
 from boostobj.losses import WeightedLogistic
 
 
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=50)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--out", type=Path, default=common.RESULTS)
     args = parser.parse_args(argv)
 
     import cupy as cp
@@ -110,8 +109,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         else "numpy",
         "raw_ms": timings,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "gpu_kernel.json").write_text(json.dumps(result, indent=2) + "\n")
+    common.write_json(args.out / "gpu_kernel.json", result, indent=2)
     print(json.dumps({k: v for k, v in result.items() if k != "raw_ms"}, indent=2))
     return result
 

@@ -2,15 +2,15 @@
 
 Written when the quality benchmark's best method (``outcome`` + payoff columns, tuned by
 :func:`boostobj.tuning.tune`, one refit) stayed below 95% of the Bayes policy; it pointed at
-variance, which ``tune(refit=K)``'s cross-fitted ensemble now addresses. This script fits the same
-model with one *fixed* shallow configuration, chosen by hand after looking at the quality
-benchmark (so it is not a fair method, only a yardstick for the tuner), and varies one thing
-at a time, on seeds the quality benchmark uses (0-2) and fresh ones (3-5):
+variance, which ``tune(final=CrossFit(K))``'s cross-fitted ensemble now addresses. This script
+fits the same model with one *fixed* shallow configuration, chosen by hand after looking at the
+quality benchmark (so it is not a fair method, only a yardstick for the tuner), and varies one
+thing at a time, on seeds the quality benchmark uses (0-2) and fresh ones (3-5):
 
 - ``fixed``: XGBoost depth 2 / LightGBM 4 leaves, eta 0.05, row subsample 0.7, column
   subsample 0.8, early stopping patience 200 on the validation loss, fitted on train;
 - ``fixed+refit``: the same parameters refitted on train + valid for ``rounds * 70 / 50``
-  rounds (what ``tune(refit=True)`` does);
+  rounds (what ``tune(final=Refit())`` does);
 - ``fixed+refit+bag5``: the mean margin of 5 such refits with different seeds;
 - ``fixed, spread weights``: ``fixed`` with sample weights ``log p_win - log p_loss`` (the
   regret of a wrong decision per unit of probability error), normalised to mean 1.
@@ -24,33 +24,27 @@ Run from the repository root (about 10 minutes on 2 cores)::
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see quality.py
-
 import argparse
 import dataclasses
-import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+try:  # first: it sets OMP_WAIT_POLICY before any OpenMP runtime loads
+    from benchmarks import common
+    from benchmarks.quality import Config, make_estimator, payoffs_known_betting
+except ImportError:  # run as a plain script: benchmarks/ is sys.path[0]
+    import common  # type: ignore[no-redef]
+    from quality import Config, make_estimator, payoffs_known_betting  # type: ignore[no-redef]
+
 import numpy as np
 from numpy.typing import NDArray
 
-try:
-    import benchmarks.quality  # noqa: F401  (only to find the package)
-except ImportError:  # run as a plain script from a checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from boostobj import Rows, versions
+from boostobj.metrics import break_even_margin
+from boostobj.tuning import Refit
 
-from benchmarks.quality import Config, make_estimator, synthetic_split, with_payoff_columns
-from boostobj._meta import versions
-from boostobj.metrics import break_even_margin, log_wealth
-from boostobj.tuning import _refit_on_all
-
-HERE = Path(__file__).resolve().parent
 VARIANTS = ("fixed", "fixed+refit", "fixed+refit+bag5", "fixed, spread weights")
 SUBSAMPLE = {
     "xgboost": {"subsample": 0.7, "colsample_bytree": 0.8},
@@ -62,17 +56,13 @@ def run_seed(booster: str, seed: int, cfg: Config) -> dict[str, float]:
     """Share of the Bayes policy's test log-wealth of every variant on one seed."""
     from sklearn.base import clone
 
-    split = synthetic_split("betting", seed, cfg)
+    split, X, cols, bayes = payoffs_known_betting(seed, cfg)
     r_test = split.r("test")
-    bayes = log_wealth(r_test, split.expected_test > 0)  # type: ignore[operator]
-    known = with_payoff_columns(split)
-    assert known is not None
-    X, cols = known
     log_pay = {part: np.log(X[part][:, list(cols)]) for part in X}
     be_test = break_even_margin(log_pay["test"][:, 0], log_pay["test"][:, 1])
 
     def share(margin: NDArray[np.float64]) -> float:
-        return float(log_wealth(r_test, margin - be_test >= 0) / bayes)
+        return common.bayes_share(r_test, margin - be_test, bayes)
 
     shallow = dataclasses.replace(cfg, max_depth=2, num_leaves=4)
     est = make_estimator(
@@ -82,13 +72,12 @@ def run_seed(booster: str, seed: int, cfg: Config) -> dict[str, float]:
     est.fit(X["train"], split.p["train"], eval_set=[(X["valid"], split.p["valid"])])
     out = {"fixed": share(est.decision_function(X["test"]))}
 
-    X_all = np.vstack([X["train"], X["valid"]])
-    p_all = np.concatenate([split.p["train"], split.p["valid"]])
+    rows = Rows.concat(*(Rows.from_payoff(X[part], split.p[part]) for part in ("train", "valid")))
     n_train = len(split.p["train"])
     margins = []
-    for k in range(5):  # the refit rule of tune(refit=True), with another seed each time
+    for k in range(5):  # the refit rule of tune(final=Refit()), with another seed each time
         model = clone(est).set_params(random_state=1000 * seed + k)
-        refit = _refit_on_all(model, est, n_train, X_all, p_all)
+        refit = Refit().fit(rows, n_train, est, [None], lambda _, m=model: m)
         margins.append(refit.decision_function(X["test"]))
     out["fixed+refit"] = share(margins[0])
     out["fixed+refit+bag5"] = share(np.mean(margins, axis=0))
@@ -108,7 +97,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "# Payoffs-known model: ablation on the synthetic betting market",
         "",
         f"Generated by `benchmarks/payoffs_ablation.py` in {results['seconds'] / 60:.1f} min; "
-        f"versions: {', '.join(f'{k} {v}' for k, v in results['versions'].items())}.",
+        f"versions: {common.versions_text(results['versions'])}.",
         "Share of the Bayes policy's test log-wealth per seed (50,000 train, 20,000 valid, "
         "200,000 test rows). The configuration was picked by hand after seeing the quality "
         "benchmark: a yardstick for the tuner, not a fair method.",
@@ -131,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
     ap.add_argument("--boosters", nargs="+", default=["xgboost", "lightgbm"])
-    ap.add_argument("--out", type=Path, default=HERE / "results", help="output folder")
+    ap.add_argument("--out", type=Path, default=common.RESULTS, help="output folder")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, seeds 0 and 3 (smoke run)")
     args = ap.parse_args(argv)
     cfg = Config()
@@ -153,10 +142,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "seconds": time.perf_counter() - t0,
         "versions": versions("scikit-learn"),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = "payoffs_ablation_quick" if args.quick else "payoffs_ablation"
-    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
-    (args.out / f"{stem}.md").write_text(render_markdown(results))
+    common.write_results(args.out, stem, results, render_markdown(results))
     print(f"wrote {args.out / stem}.json and .md")
     return results
 

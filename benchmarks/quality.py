@@ -9,12 +9,12 @@ The ``+tuned`` rows run :func:`boostobj.tuning.tune` (hyperparameters and thresh
 the first 70% of the validation rows, the rest held out for the no-edge guard) and score its
 holdout model, fitted on train, at the tuner's threshold. With payoffs known the tuner ranks
 trials by the validation loss and decides at the break-even (``select_on="loss"``,
-``threshold=0.5``). ``+tuned+refit`` is the model ``tune(refit=True)`` returns: the same
+``threshold=0.5``). ``+tuned+refit`` is the model ``tune(final=Refit())`` returns: the same
 parameters fitted on train + valid, at the same threshold. ``+tuned+crossfit`` is the model
-``tune(refit=5)`` returns: the mean margin of 5 models of those parameters, each fitted on
-train + valid but one consecutive block and early-stopped on that block
-(:class:`boostobj.CrossFitEnsemble`). ``+tuned+crossfit+top3`` is ``tune(refit=5,
-refit_trials=3)``: the same for each of the 3 best trials, all 15 margins averaged.
+``tune(final=CrossFit(5))`` returns: the mean margin of 5 models of those parameters, each
+fitted on train + valid but one consecutive block and early-stopped on that block
+(:class:`boostobj.CrossFitEnsemble`). ``+tuned+crossfit+top3`` is ``tune(final=CrossFit(5,
+top=3))``: the same for each of the 3 best trials, all 15 margins averaged.
 ``+tuned+crossfit+top3+guard`` is what ``boostobj tune --cross-fit 5 --cross-fit-trials 3``
 recommends: that ensemble, or the trivial policy the guard falls back to.
 
@@ -35,15 +35,8 @@ Run from the repository root::
 
 from __future__ import annotations
 
-import os
-
-# Before any OpenMP runtime loads: on a shared, oversubscribed machine, spinning OpenMP
-# workers made 2-thread XGBoost 5-15x slower than 1 thread; passive waiting fixes that.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import argparse
 import inspect
-import json
 import math
 import platform
 import sys
@@ -53,16 +46,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+try:  # first: it sets OMP_WAIT_POLICY before any OpenMP runtime loads
+    from benchmarks import common
+except ImportError:  # run as a plain script: benchmarks/ is sys.path[0]
+    import common  # type: ignore[no-redef]
+
 import numpy as np
 from numpy.typing import NDArray
 
-try:
-    import boostobj  # noqa: F401  (only to find the package)
-except ImportError:  # run as a plain script from a checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from boostobj import losses as bl
-from boostobj._meta import versions
 from boostobj.datasets import bayes_log_wealth, make_betting_market, make_lending_market
 from boostobj.metrics import (
     BestThreshold,
@@ -73,7 +65,8 @@ from boostobj.metrics import (
 )
 from boostobj.stats import BootstrapResult, bootstrap_policies
 
-HERE = Path(__file__).resolve().parent
+HERE = common.HERE
+log = common.log
 SYNTHETIC = {"betting": make_betting_market, "lending": make_lending_market}
 REAL = {
     "football": "football_epl_laliga_2023_24_bets.csv.gz",
@@ -115,7 +108,7 @@ class Config:
     n_boot: int = 1000
     grid_size: int = 4  # knob values tried per knob (first ones of KNOB_GRID)
     tune_trials: int = 30  # Optuna trials of boostobj.tuning.tune for the "+ tuned" rows
-    cross_fit: int = 5  # members of the "+tuned+crossfit" ensemble (tune(refit=cross_fit))
+    cross_fit: int = 5  # members of the "+tuned+crossfit" ensemble (final=CrossFit(cross_fit))
     cross_fit_trials: int = 3  # best trials averaged in the "+tuned+crossfit+top3" row
     real_every: int = 1  # keep every k-th date of a real table (quick mode)
     quick: bool = False
@@ -199,7 +192,7 @@ def make_estimator(booster: str, cfg: Config, seed: int, **kwargs: Any) -> Any:
     """A boostobj estimator with the benchmark's shared booster settings."""
     from boostobj.sklearn import LGBMWealthClassifier, XGBWealthClassifier
 
-    common: dict[str, Any] = {
+    shared: dict[str, Any] = {
         "n_estimators": cfg.n_estimators,
         "learning_rate": cfg.learning_rate,
         "early_stopping_rounds": cfg.patience,
@@ -208,8 +201,8 @@ def make_estimator(booster: str, cfg: Config, seed: int, **kwargs: Any) -> Any:
         **kwargs,
     }
     if booster == "xgboost":
-        return XGBWealthClassifier(max_depth=cfg.max_depth, **common)
-    return LGBMWealthClassifier(num_leaves=cfg.num_leaves, **common)
+        return XGBWealthClassifier(max_depth=cfg.max_depth, **shared)
+    return LGBMWealthClassifier(num_leaves=cfg.num_leaves, **shared)
 
 
 def known_payoffs(split: Split) -> dict[str, NDArray[np.float64]] | None:
@@ -246,6 +239,19 @@ def with_payoff_columns(
     return X, (n - 2, n - 1)
 
 
+def payoffs_known_betting(
+    seed: int, cfg: Config
+) -> tuple[Split, dict[str, NDArray[np.float64]], tuple[int, int], float]:
+    """The synthetic betting market of ``seed`` with its payoff columns appended: the split,
+    the features per part, the two columns' indices and the Bayes policy's test log-wealth
+    (what the payoffs-known studies of the other benchmark scripts start from)."""
+    split = synthetic_split("betting", seed, cfg)
+    known = with_payoff_columns(split)
+    assert known is not None and split.expected_test is not None
+    X, cols = known
+    return split, X, cols, bayes_log_wealth(split.r("test"), split.expected_test)
+
+
 def fit_payoffs(booster: str, split: Split, cfg: Config) -> Fit | None:
     """boostobj's win-probability model with payoffs known at decision time
     (``loss="outcome"``, ``payoff_columns``); scores are margins net of the break-even margin,
@@ -272,40 +278,38 @@ def fit_tuned(
     booster: str, split: Split, cfg: Config, payoffs_known: bool
 ) -> tuple[Fit, ...] | None:
     """boostobj's own tuner (:func:`boostobj.tuning.tune`: booster hyperparameters searched on
-    validation with ``cfg.tune_trials`` Optuna trials, ``refit=cfg.cross_fit``,
-    ``refit_trials=cfg.cross_fit_trials``) for ``logistic``, or for ``outcome`` with payoffs
-    known at decision time. Scores are the margins the model thresholds. Returns the holdout
-    model (fitted on train), the same parameters refitted on train + valid (``refit=True``'s
-    rule), the best trial's cross-fitted ensemble (the first ``cfg.cross_fit`` members of the
-    returned one, what ``refit_trials=1`` gives) and the ensemble ``tune`` returns, all at
-    the threshold the tuner chose on validation."""
+    validation with ``cfg.tune_trials`` Optuna trials, ``final=CrossFit(cfg.cross_fit,
+    cfg.cross_fit_trials)``) for ``logistic``, or for ``outcome`` with payoffs known at
+    decision time. Scores are the margins the model thresholds. Returns the holdout model
+    (fitted on train), the same parameters refitted on train + valid (:class:`Refit`'s rule),
+    the best trial's cross-fitted ensemble (the first ``cfg.cross_fit`` members of the
+    returned one, what ``top=1`` gives) and the ensemble ``tune`` returns, all at the
+    threshold the tuner chose on validation."""
     from sklearn.base import clone
 
-    from boostobj.tuning import _refit_on_all, tune
+    from boostobj import Rows
+    from boostobj.tuning import CrossFit, Refit, tune
 
-    X, params, choice = split.X, {}, {}
+    X, fixed, choice = split.X, {}, {}
     if payoffs_known:
         known = with_payoff_columns(split)
         if known is None:
             return None
         X, cols = known
-        params = {"loss": "outcome", "payoff_columns": cols}
-        # The probability drives the decision: rank trials by the smooth validation loss and
-        # decide at the break-even (expected log payoff > 0), as benchmarks/README.md explains.
-        choice = {"select_on": "loss", "threshold": 0.5}
+        fixed = {"loss": "outcome", "payoff_columns": cols}
+        choice = common.PAYOFFS_CHOICE  # the probability drives the decision
     t0 = time.perf_counter()
     result = tune(
         X["train"], split.p["train"], X["valid"], split.p["valid"],
-        booster=booster, n_trials=cfg.tune_trials, n_estimators=cfg.n_estimators,
-        seed=split.seed, n_jobs=cfg.n_jobs, estimator_params=params,
-        valid_groups=split.block_valid, refit=cfg.cross_fit,
-        refit_trials=cfg.cross_fit_trials, **choice,
+        booster=booster, n_trials=cfg.tune_trials, seed=split.seed,
+        estimator_params=common.tune_params(cfg.n_estimators, cfg.n_jobs, **fixed),
+        valid_groups=split.block_valid, final=CrossFit(cfg.cross_fit, cfg.cross_fit_trials),
+        **choice,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     holdout = result.holdout_model
-    X_all = np.concatenate([X["train"], X["valid"]])
-    p_all = np.concatenate([split.p["train"], split.p["valid"]])
-    refit = _refit_on_all(clone(holdout), holdout, split.p["train"].size, X_all, p_all)
+    rows = Rows.concat(*(Rows.from_payoff(X[part], split.p[part]) for part in ("train", "valid")))
+    refit = Refit().fit(rows, split.p["train"].size, holdout, [None], lambda _: clone(holdout))
     policy, cut = result.recommendation.policy, margin_threshold(result.threshold)
     best_members = result.model.members_[: cfg.cross_fit]  # the best trial's ensemble
 
@@ -660,7 +664,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         f"Generated by `benchmarks/quality.py{' --quick' if cfg['quick'] else ''}` in "
         f"{meta['total_seconds'] / 60:.1f} min on {meta['machine']}; "
-        f"versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}; "
+        f"versions: {common.versions_text(meta['versions'])}; "
         f"gradient kernel: {meta.get('kernel', 'numpy')}.",
         "",
         f"Same booster settings for every learned method: XGBoost depth {cfg['max_depth']}, "
@@ -772,23 +776,6 @@ def render_markdown(results: dict[str, Any]) -> str:
 
 
 # -- main ------------------------------------------------------------------------------------
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return f if math.isfinite(f) else str(f)
-    return obj
-
-
 def parse_args(argv: Sequence[str] | None) -> tuple[Config, Path, Path, str]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny smoke run (< 60 s)")
@@ -800,7 +787,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, Path, Path, str]:
     ap.add_argument(
         "--tune-trials", type=int, help="Optuna trials of the '+tuned' rows (default 30; 0: skip)"
     )
-    ap.add_argument("--out", type=Path, default=HERE / "results", help="output folder")
+    ap.add_argument("--out", type=Path, default=common.RESULTS, help="output folder")
     ap.add_argument("--data-dir", type=Path, default=HERE / "data", help="real tables folder")
     args = ap.parse_args(argv)
     cfg = Config(n_jobs=args.n_jobs)
@@ -828,8 +815,7 @@ def _meta(cfg: Config, seconds: float) -> dict[str, Any]:
     return {
         "argv": sys.argv[1:],
         "config": asdict(cfg),
-        "versions": versions("pandas"),
-        "kernel": "compiled" if bl.compiled_kernel() else "numpy",
+        **common.provenance("pandas"),
         "machine": f"{platform.machine()} {platform.system()}, {cfg.n_jobs} booster threads",
         "losses": {n: loss_grid(n, cfg.grid_size) for n in sorted(bl.LOSSES)},
         "knob_grid": KNOB_GRID,
@@ -866,7 +852,7 @@ def run(
             runs.append(run_split(real_split(name, cfg.seeds[0], cfg, data_dir), cfg))
             kind = "real"
         datasets[name] = {"kind": kind, "runs": runs, "seconds": round(time.perf_counter() - t0, 1)}
-        results = _jsonable(
+        results = common.jsonable(
             {"meta": _meta(cfg, time.perf_counter() - t_start), "datasets": datasets}
         )
         if on_progress is not None:
@@ -877,11 +863,9 @@ def run(
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command-line entry point; returns the results dict (also written to ``--out``)."""
     cfg, out, data_dir, stem = parse_args(argv)
-    out.mkdir(parents=True, exist_ok=True)
 
     def write(results: dict[str, Any]) -> None:
-        (out / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
-        (out / f"{stem}.md").write_text(render_markdown(results))
+        common.write_results(out, stem, results, render_markdown(results))
 
     results = run(cfg, data_dir, on_progress=write)
     log(f"wrote {out / stem}.json and .md in {results['meta']['total_seconds']:.0f} s")

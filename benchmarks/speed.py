@@ -14,7 +14,8 @@ eval sets. Variants, per booster:
   at no arithmetic cost, so its ratio to ``builtin`` is what any Python objective costs the
   booster (XGBoost: copying the margins out and the gradients in), the floor under
   ``boostobj``'s ratio; ``boostobj / replay`` is what boostobj's own arithmetic adds;
-- ``numpy``: ``boostobj`` with its compiled kernel switched off (only where it was built).
+- ``numpy``: ``boostobj`` on its numpy passes instead of its compiled kernel (only where that
+  was built; :class:`NumpyKernel`: the same loss, gradients equal to the last bit).
 
 Each repeat runs every variant once, in an order rotated from repeat to repeat; the reported
 number is the median over repeats of the paired ratio ``boostobj / builtin`` (and its min / max).
@@ -39,7 +40,6 @@ installed boostobj, not a bare checkout, to time the compiled one).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -51,21 +51,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+try:  # first: it sets OMP_WAIT_POLICY before any OpenMP runtime loads
+    from benchmarks import common
+except ImportError:  # run as a plain script: benchmarks/ is sys.path[0]
+    import common  # type: ignore[no-redef]
+
 import numpy as np
 from numpy.typing import NDArray
 
-try:
-    import boostobj  # noqa: F401  (only to find the package)
-except ImportError:  # run as a plain script from a checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from boostobj import losses, weight_scale
-from boostobj._meta import versions
+from boostobj import weight_scale
 from boostobj.datasets import make_betting_market
-from boostobj.losses import compiled_kernel
+from boostobj.losses import Loss, WeightedLogistic, compiled_kernel
 from boostobj.metrics import best_threshold
 
-HERE = Path(__file__).resolve().parent
 N_FEATURES = 20
 
 TARGETS = {
@@ -91,8 +89,7 @@ class Config:
     quick: bool = False
 
 
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+log = common.log
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -135,22 +132,29 @@ def replaying(grads: list[tuple[Any, Any]]) -> Callable[..., Any]:
     return objective
 
 
+class NumpyKernel(WeightedLogistic):
+    """boostobj's default loss (``logistic``) computed by its numpy passes, not its compiled
+    kernel: the same buffers are handed over as ``(n, 1)`` column views, which the compiled
+    kernel (1-D float32 arrays only) does not take and numpy's elementwise passes run over as
+    over the 1-D arrays, writing into the same memory."""
+
+    def gradient_hessian_into(
+        self, margin: NDArray[Any], coef: tuple[NDArray[Any], ...], grad: Any, hess: Any
+    ) -> None:
+        columns = tuple(c[:, None] for c in coef)
+        super().gradient_hessian_into(margin[:, None], columns, grad[:, None], hess[:, None])
+
+
 def with_numpy_kernel(
     variants: dict[str, Callable[[], dict[str, Any]]],
+    train_with: Callable[[Loss], dict[str, Any]],
 ) -> dict[str, Callable[[], dict[str, Any]]]:
-    """Add ``numpy``: the ``boostobj`` variant with the compiled kernel switched off, where
-    there is one, so that both kernels are timed in the same process."""
+    """Add ``numpy``: the ``boostobj`` variant (``train_with``, given a loss) on the numpy
+    passes (:class:`NumpyKernel`), where there is a compiled kernel, so that both kernels are
+    timed in the same process."""
     if not compiled_kernel():
         return variants
-
-    def numpy_run() -> dict[str, Any]:
-        saved, losses._kernels = losses._kernels, None
-        try:
-            return variants["boostobj"]()
-        finally:
-            losses._kernels = saved
-
-    return {**variants, "numpy": numpy_run}
+    return {**variants, "numpy": lambda: train_with(NumpyKernel())}
 
 
 def check_same_model(pred: NDArray[Any], reference: NDArray[Any]) -> None:
@@ -183,18 +187,18 @@ def xgboost_variants(cfg: Config, d: dict[str, Any]) -> dict[str, Callable[[], d
 
     import boostobj.xgboost as bx
 
-    common = {"tree_method": "hist", "max_depth": 6, "nthread": cfg.threads, "seed": 0}
+    shared = {"tree_method": "hist", "max_depth": 6, "nthread": cfg.threads, "seed": 0}
     d_builtin = xgb.DMatrix(d["X"], label=d["y"], weight=d["w"], nthread=cfg.threads)
     d_ours = xgb.DMatrix(d["X"], label=d["r"], nthread=cfg.threads)
-    p_builtin = {**common, "objective": "binary:logistic", "base_score": 0.5}
-    p_ours = {**common, **bx.PARAMS}
+    p_builtin = {**shared, "objective": "binary:logistic", "base_score": 0.5}
+    p_ours = {**shared, **bx.PARAMS}
 
     def builtin() -> dict[str, Any]:
         xgb.train(p_builtin, d_builtin, cfg.rounds)
         return {}
 
-    def ours() -> dict[str, Any]:
-        obj, calls = timed(bx.make_objective(scale=d["scale"], n_threads=cfg.threads))
+    def ours(loss: Loss | str = "logistic") -> dict[str, Any]:
+        obj, calls = timed(bx.make_objective(loss, scale=d["scale"], n_threads=cfg.threads))
         xgb.train(p_ours, d_ours, cfg.rounds, obj=obj)
         return {"objective_calls_s": calls}
 
@@ -211,7 +215,7 @@ def xgboost_variants(cfg: Config, d: dict[str, Any]) -> dict[str, Callable[[], d
         xgb.train(p_ours, d_ours, cfg.rounds, obj=obj)
         return {"objective_calls_s": calls}
 
-    return with_numpy_kernel({"builtin": builtin, "boostobj": ours, "replay": replay_run})
+    return with_numpy_kernel({"builtin": builtin, "boostobj": ours, "replay": replay_run}, ours)
 
 
 def xgboost_kernel(cfg: Config, d: dict[str, Any]) -> list[tuple[float, float]]:
@@ -232,34 +236,34 @@ def lightgbm_variants(cfg: Config, d: dict[str, Any]) -> dict[str, Callable[[], 
 
     import boostobj.lightgbm as bl
 
-    common = {"num_leaves": 63, "num_threads": cfg.threads, "verbose": -1, "seed": 0}
+    shared = {"num_leaves": 63, "num_threads": cfg.threads, "verbose": -1, "seed": 0}
     d_builtin = lgb.Dataset(d["X"], label=d["y"], weight=d["w"], params={"verbose": -1})
     d_ours = lgb.Dataset(d["X"], label=d["r"], params={"verbose": -1})
     d_builtin.construct()
     d_ours.construct()
-    p_builtin = {**common, "objective": "binary", "boost_from_average": False}
+    p_builtin = {**shared, "objective": "binary", "boost_from_average": False}
 
     def builtin() -> dict[str, Any]:
         lgb.train(p_builtin, d_builtin, cfg.rounds)
         return {}
 
-    def ours() -> dict[str, Any]:
-        obj, calls = timed(bl.make_objective(scale=d["scale"], n_threads=cfg.threads))
-        lgb.train({**common, "objective": obj}, d_ours, cfg.rounds)
+    def ours(loss: Loss | str = "logistic") -> dict[str, Any]:
+        obj, calls = timed(bl.make_objective(loss, scale=d["scale"], n_threads=cfg.threads))
+        lgb.train({**shared, "objective": obj}, d_ours, cfg.rounds)
         return {"objective_calls_s": calls}
 
     lgb.train(p_builtin, d_builtin, 1)
     obj, grads = recording(bl.make_objective(scale=d["scale"], n_threads=cfg.threads))
-    reference = lgb.train({**common, "objective": obj}, d_ours, cfg.rounds).predict(d["X"])
-    replayed = lgb.train({**common, "objective": replaying(grads)}, d_ours, cfg.rounds)
+    reference = lgb.train({**shared, "objective": obj}, d_ours, cfg.rounds).predict(d["X"])
+    replayed = lgb.train({**shared, "objective": replaying(grads)}, d_ours, cfg.rounds)
     check_same_model(replayed.predict(d["X"]), reference)
 
     def replay_run() -> dict[str, Any]:
         obj, calls = timed(replaying(grads))
-        lgb.train({**common, "objective": obj}, d_ours, cfg.rounds)
+        lgb.train({**shared, "objective": obj}, d_ours, cfg.rounds)
         return {"objective_calls_s": calls}
 
-    return with_numpy_kernel({"builtin": builtin, "boostobj": ours, "replay": replay_run})
+    return with_numpy_kernel({"builtin": builtin, "boostobj": ours, "replay": replay_run}, ours)
 
 
 def lightgbm_kernel(cfg: Config, d: dict[str, Any]) -> list[tuple[float, float]]:
@@ -383,19 +387,6 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
     }
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return f if math.isfinite(f) else str(f)
-    return obj
 
 
 def _verdict(value: float, target: float, below: bool = True) -> str:
@@ -536,7 +527,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, Path, str]:
     ap.add_argument("--rounds", type=int, help="boosting rounds (default 50)")
     ap.add_argument("--repeats", type=int, help="paired repeats per booster (default 5)")
     ap.add_argument("--threads", type=int, help="booster threads (default 2; --quick: 1)")
-    ap.add_argument("--out", type=Path, default=HERE / "results", help="output folder")
+    ap.add_argument("--out", type=Path, default=common.RESULTS, help="output folder")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run (< 30 s)")
     args = ap.parse_args(argv)
     cfg = Config()
@@ -572,22 +563,21 @@ def run(cfg: Config) -> dict[str, Any]:
     results["threshold"] = threshold_timings(cfg, d)
     results["load_before"] = load_before
     results["load_after"] = os.getloadavg()
-    results["kernel"] = "compiled" if compiled_kernel() else "numpy"
+    prov = common.provenance()
+    results["kernel"] = prov["kernel"]
     results["machine"] = machine()
-    results["versions"] = versions()
+    results["versions"] = prov["versions"]
     results["argv"] = sys.argv[1:]
     results["total_seconds"] = time.perf_counter() - t_start
     results["checks"] = checks(results)
-    return _jsonable(results)
+    return common.jsonable(results)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Command-line entry point; returns the results dict (also written to ``--out``)."""
     cfg, out, stem = parse_args(argv)
     results = run(cfg)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
-    (out / f"{stem}.md").write_text(render_markdown(results))
+    common.write_results(out, stem, results, render_markdown(results))
     for row in results["checks"]:
         log(f"  {row['verdict']:>4}  {row['what']}: {row['value']}")
     log(f"wrote {out / stem}.json and .md in {results['total_seconds']:.0f} s")

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .datasets import make_betting_market
     from .ensemble import CrossFitEnsemble
     from .persistence import load_model
+    from .policy import Policy, load_policy
     from .sklearn import LGBMWealthClassifier, XGBWealthClassifier
 
 __version__ = "0.1.0"
@@ -37,11 +38,13 @@ __version__ = "0.1.0"
 __all__ = [
     "CrossFitEnsemble",
     "LGBMWealthClassifier",
+    "Policy",
     "Rows",
     "XGBWealthClassifier",
     "__version__",
     "best_threshold",
     "load_model",
+    "load_policy",
     "log_payoff",
     "log_wealth",
     "make_betting_market",
@@ -55,6 +58,8 @@ _LAZY = {
     "XGBWealthClassifier": ".sklearn",
     "LGBMWealthClassifier": ".sklearn",
     "load_model": ".persistence",
+    "Policy": ".policy",
+    "load_policy": ".policy",
     "make_betting_market": ".datasets",
     "versions": "._meta",
 }

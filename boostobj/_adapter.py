@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from ._validation import check_log_payoff
 from .losses import Coefficients, Loss
-from .metrics import log_wealth, margin_threshold, sigmoid, stake_log_wealth
+from .metrics import _log_wealth, _stake_log_wealth, margin_threshold, sigmoid
 
 #: Rows per kernel task. 2**17 rows of float32 (512 KiB per array) measured fastest on 1M rows
 #: with 2 threads (2**15 and 2**16: GIL hand-offs dominate; 2**19: arrays leave the cache).
@@ -248,8 +248,8 @@ def policy_metric(
                 st.base_margin = None if base is None or not len(base) else np.asarray(base)
         if st.base_margin is not None:
             margin = margin - st.base_margin
-        if stake:
-            return stake_log_wealth(st.log_payoff, sigmoid(margin))
-        return log_wealth(st.log_payoff, margin >= cut)
+        if stake:  # the label was checked once, when first read: no per-round checks
+            return _stake_log_wealth(st.log_payoff, sigmoid(margin))
+        return _log_wealth(st.log_payoff, np.asarray(margin) >= cut)
 
     return (name or ("stake_log_wealth" if stake else "log_wealth")), value

@@ -13,6 +13,7 @@ import argparse
 import shlex
 import sys
 import textwrap
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -209,7 +210,7 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
         estimator_params={**estimator_params, "n_estimators": args.n_estimators,
                           "n_jobs": args.n_jobs},
     )  # fmt: skip
-    result.model.save(out / "model", overwrite=True)
+    result.policy.save(out / "model", overwrite=True)
     report = write_report(out, result, run=run, plots=plots)
     final = report["verdict"]["split"]
     lw = report[final]["log_wealth"]["model"]
@@ -228,13 +229,14 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
 # -- predict ------------------------------------------------------------------------------------
 def _cmd_predict(args: argparse.Namespace, argv: list[str]) -> int:
     from .metrics import log_wealth, trivial_policies
-    from .persistence import load_model
+    from .policy import load_policy
     from .tables import feature_matrix, payoff_column, read_table
 
     out = Path(args.out)
     if out.exists() and not args.force:
         raise FileExistsError(f"{out} exists; pass --force to overwrite it")
-    model = load_model(args.model)  # a model folder, or a `boostobj tune` run folder
+    policy = load_policy(args.model)  # a model folder, or a `boostobj tune` run folder
+    model = policy.model
     if model.feature_names_in_ is None:
         raise ValueError(
             f"the model in {args.model} records no feature column names (fit it on a "
@@ -248,10 +250,15 @@ def _cmd_predict(args: argparse.Namespace, argv: list[str]) -> int:
         raise ValueError(f"{args.data} already has column {', '.join(map(repr, clash))}")
     payoff = args.payoff or (DEFAULT_PAYOFF if DEFAULT_PAYOFF in frame.columns else None)
     r = None if payoff is None else payoff_column(frame, payoff, args.data)[1]
-    take = model.predict(X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        take = policy.predict(X, use_model=args.use_model)
+    for warning in caught:
+        print(f"boostobj: warning: {warning.message}", file=sys.stderr)
     frame = frame.assign(probability=model.predict_proba(X)[:, 1], take=take)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
+    print(policy.explain(args.use_model))
     print(f"wrote {len(frame)} rows to {out}; {int(take.sum())} taken")
     if r is not None:
         from .report import wealth_multiple
@@ -523,8 +530,10 @@ def _add_predict_parser(sub: Any, formatter: type) -> None:
         description=_paragraphs(
             "Apply a model folder written by `boostobj tune` (or by .save) to DATA and write a "
             "CSV with DATA's columns plus `probability` (the model's probability) and `take` "
-            "(1 = take the row: probability >= the model's threshold). If DATA has the payoff "
-            "column, print the log-wealth of those decisions.",
+            "(1 = take the row). `take` follows the policy the no-edge guard recommended when "
+            "the model was tuned: the model's decisions (probability >= its threshold), every "
+            "row, or none; it says which on stdout. If DATA has the payoff column, print the "
+            "log-wealth of those decisions.",
             PAYOFF_CONTRACT,
         ),
     )
@@ -540,6 +549,12 @@ def _add_predict_parser(sub: Any, formatter: type) -> None:
         metavar="COL",
         help=f"payoff column p > 0 for scoring the decisions (default: {DEFAULT_PAYOFF!r} "
         "if present)",
+    )
+    predict.add_argument(
+        "--use-model",
+        action="store_true",
+        help="apply the model's own decisions even where the saved guard verdict recommends "
+        "taking every row or none (warns that the guard found no edge)",
     )
     predict.add_argument("--force", action="store_true", help="overwrite an existing FILE")
     predict.set_defaults(func=_cmd_predict)

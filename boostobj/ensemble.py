@@ -24,6 +24,7 @@ use the ensemble's own threshold, chosen on data it did not train on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,12 @@ class CrossFitEnsemble(_PolicyClassifier):
         """Write ``boostobj.json`` and one model folder per member (``member_0``, ...) into
         folder ``path``. Refuses a non-empty folder unless ``overwrite=True``; written beside
         and renamed into place."""
+        write, sidecar = self.save_parts()
+        return write_model_folder(path, write, sidecar, overwrite=overwrite)
+
+    def save_parts(self) -> tuple[Callable[[Path], None], dict[str, Any]]:
+        """``(write the members' folders into a folder, the sidecar)``: what :meth:`save`
+        writes."""
         self._check_fitted()
         names = [f"member_{k}" for k in range(len(self.members_))]
         sidecar = {
@@ -209,12 +216,13 @@ class CrossFitEnsemble(_PolicyClassifier):
             "n_rounds": int(self.n_rounds_),
             "versions": versions(),
         }
+        members = list(self.members_)
 
         def write(folder: Path) -> None:
-            for name, member in zip(names, self.members_, strict=True):
+            for name, member in zip(names, members, strict=True):
                 member.save(folder / name)
 
-        return write_model_folder(path, write, sidecar, overwrite=overwrite)
+        return write, sidecar
 
 
 def ensemble_from_folder(folder: Path, meta: dict[str, Any]) -> CrossFitEnsemble:

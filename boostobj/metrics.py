@@ -44,7 +44,12 @@ def log_wealth(log_payoff: ArrayLike, take: ArrayLike) -> float:
         if not np.isin(a, (0, 1)).all():
             raise ValueError("take must hold booleans or 0/1 decisions")
         a = a.astype(bool)
-    return float(r[a].sum())
+    return _log_wealth(r, a)
+
+
+def _log_wealth(r: NDArray[np.float64], take: NDArray[np.bool_]) -> float:
+    """:func:`log_wealth` on checked input: for the per-round metric on a cached label."""
+    return float(r[take].sum())
 
 
 def stake_log_wealth(log_payoff: ArrayLike, stake: ArrayLike) -> float:
@@ -60,7 +65,18 @@ def stake_log_wealth(log_payoff: ArrayLike, stake: ArrayLike) -> float:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(f"stake must lie in [0, 1]; index {i} holds {b[i]!r}")
-    return float(np.log1p(b * np.expm1(r)).sum())
+    return _stake_log_wealth(r, b)
+
+
+def _stake_log_wealth(r: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    """:func:`stake_log_wealth` on checked input. Above ``log p = 700``, where ``expm1``
+    overflows, it is ``logaddexp(log(1 - b), log(b) + log p)``, finite for any ``p``."""
+    big = r > 700.0
+    out = np.log1p(b * np.expm1(np.minimum(r, 700.0)))
+    if big.any():
+        with np.errstate(divide="ignore"):  # log(0) = -inf is exact: logaddexp absorbs it
+            out[big] = np.logaddexp(np.log1p(-b[big]), np.log(b[big]) + r[big])
+    return float(out.sum())
 
 
 def trivial_policies(log_payoff: ArrayLike) -> dict[str, float]:

@@ -10,7 +10,7 @@ JSON sidecar, no pickle.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -240,6 +240,12 @@ class _WealthClassifier(_PolicyClassifier):
         Refuses a non-empty folder unless ``overwrite=True``; the folder is written beside
         and renamed into place, so a failed save leaves the old one. Loading needs no pickle.
         """
+        write, sidecar = self.save_parts()
+        return write_model_folder(path, write, sidecar, overwrite=overwrite)
+
+    def save_parts(self) -> tuple[Callable[[Path], None], dict[str, Any]]:
+        """``(write the booster's file into a folder, the sidecar)``: what :meth:`save` writes,
+        for :mod:`boostobj.persistence` to add to (a deployed policy's verdict)."""
         if not hasattr(self, "booster_"):
             raise ValueError("fit the model before saving it")
         params = self.get_params()
@@ -259,12 +265,12 @@ class _WealthClassifier(_PolicyClassifier):
             "feature_names": names,
             "versions": versions(),
         }
-        model_file = self.model_file
+        booster, backend, model_file = self.booster_, self.backend, self.model_file
 
         def write(folder: Path) -> None:
-            self.backend.save(self.booster_, folder / model_file)
+            backend.save(booster, folder / model_file)
 
-        return write_model_folder(path, write, sidecar, overwrite=overwrite)
+        return write, sidecar
 
     @classmethod
     def load(cls, path: str | Path) -> _WealthClassifier:

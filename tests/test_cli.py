@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from boostobj import load_model, log_payoff, log_wealth, make_betting_market
+from boostobj import load_model, load_policy, log_payoff, log_wealth, make_betting_market
 from boostobj.cli import build_parser, main
 from boostobj.report import PLOTS
 
@@ -252,9 +252,12 @@ def test_cross_fit_saves_an_ensemble_that_predict_applies(
     assert isinstance(model, CrossFitEnsemble) and len(model.members_) == 6
     assert list(model.feature_names_in_) == FEATURES
     target = tmp_path / "predictions.csv"
-    assert main(["predict", str(out), str(market_csv), "--out", str(target)]) == 0
     features = pd.read_csv(market_csv)[FEATURES].to_numpy()
+    assert main(["predict", str(out), str(market_csv), "--out", str(target), "--use-model"]) == 0
     np.testing.assert_array_equal(pd.read_csv(target)["take"], model.predict(features))
+    policy = load_policy(out)  # by default, predict applies the guard's policy
+    assert main(["predict", str(out), str(market_csv), "--out", str(target), "--force"]) == 0
+    np.testing.assert_array_equal(pd.read_csv(target)["take"], policy.predict(features))
 
 
 def test_refit_select_on_and_fixed_threshold_reach_the_tuner(tmp_path: Path) -> None:
@@ -291,8 +294,10 @@ def test_predict_round_trip(
     assert list(pred.columns) == [*frame.columns, "probability", "take"]
     assert len(pred) == len(frame)
     model = load_model(out / "model")
-    take = model.predict(frame[FEATURES].to_numpy())
+    policy = load_policy(out / "model")
+    take = policy.predict(frame[FEATURES].to_numpy())  # the guard's policy, not the model's
     np.testing.assert_array_equal(pred["take"].to_numpy(), take)
+    assert policy.explain() in printed
     np.testing.assert_allclose(
         pred["probability"], model.predict_proba(frame[FEATURES].to_numpy())[:, 1], rtol=1e-12
     )
@@ -304,6 +309,14 @@ def test_predict_round_trip(
     assert_one_line_error(capsys, rc, str(target), "--force")
     assert target.read_bytes() == before
     assert main(["predict", str(out), str(market_csv), "--out", str(target), "--force"]) == 0
+
+    capsys.readouterr()
+    argv = ["predict", str(out), str(market_csv), "--out", str(target), "--force", "--use-model"]
+    assert main(argv) == 0
+    own = model.predict(frame[FEATURES].to_numpy())
+    np.testing.assert_array_equal(pd.read_csv(target)["take"].to_numpy(), own)
+    warned = capsys.readouterr().err
+    assert ("guard found no edge" in warned) == (policy.policy != "model")
 
 
 # -- bad input --------------------------------------------------------------------------------

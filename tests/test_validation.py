@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pytest
 
-from boostobj import log_payoff, weight_scale
+from boostobj import log_payoff, make_betting_market, weight_scale
 
 
 def test_log_payoff_converts():
@@ -59,3 +62,41 @@ def test_public_api_is_listed():
 
     for name in boostobj.__all__:
         assert getattr(boostobj, name) is not None
+
+
+def _count_payoff_checks(fit: Callable[[], object]) -> int:
+    """How many times ``fit()`` runs boostobj's payoff checks (any caller, any module)."""
+    import sys
+
+    from boostobj import _validation
+
+    checks = {_validation.log_payoff.__code__, _validation.check_log_payoff.__code__}
+    count = 0
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        nonlocal count
+        if event == "call" and frame.f_code in checks:
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        fit()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+@pytest.mark.parametrize("booster", ["xgboost", "lightgbm"])
+def test_payoff_checks_do_not_grow_with_the_rounds(booster: str) -> None:
+    from boostobj.sklearn import ESTIMATORS
+
+    X, p, _ = make_betting_market(1500, random_state=0)
+    cls = ESTIMATORS[booster]
+
+    def fit(rounds: int) -> Callable[[], object]:
+        est = cls(n_estimators=rounds, early_stopping_rounds=None, n_jobs=1)
+        return lambda: est.fit(X[:1000], p[:1000], eval_set=[(X[1000:], p[1000:])])
+
+    few, many = _count_payoff_checks(fit(5)), _count_payoff_checks(fit(50))
+    assert few == many, (few, many)
+    assert 2 <= many <= 8  # p and the eval set's p at the edge, once each per data object

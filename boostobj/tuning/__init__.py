@@ -39,6 +39,7 @@ from .._backend import BACKENDS, get_backend
 from .._validation import Rows, check_same_length
 from ..guard import Evaluation, Recommendation, best_trivial, judge_policy, recommend_policy
 from ..guard import split_point as _split_point
+from ..policy import Policy
 from ._final import CrossFit, HoldoutModel, Refit
 from ._objective import (
     SELECT_ON,
@@ -109,8 +110,9 @@ class TuneResult:
     """What :func:`tune` returns.
 
     Attributes:
-        model: the model to deploy, with ``model.threshold`` set to :attr:`threshold`:
+        model: the final model, with ``model.threshold`` set to :attr:`threshold`:
             :attr:`holdout_model`, or the final strategy's refit / cross-fitted ensemble.
+            Deploy :attr:`policy`, which applies the guard's verdict to it.
         threshold: probability threshold chosen on validation only (1.0: take nothing,
             0.0: take everything).
         study: the Optuna study (all trials, also those of earlier sessions).
@@ -138,6 +140,13 @@ class TuneResult:
     recommendation: Recommendation
     holdout_model: Any
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> Policy:
+        """What to deploy: :attr:`model` with the guard's verdict; its ``predict`` applies
+        the recommended policy (the model, take every row, or take none)."""
+        rec = self.recommendation
+        return Policy(self.model, rec.policy, rec.reason, rec)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-serialisable summary (no model or study objects)."""

@@ -134,7 +134,9 @@ def fingerprint(*arrays: NDArray[Any]) -> str:
 def bind_study(study: optuna.Study, config: dict[str, Any], what: str) -> None:
     """Record ``config`` on a fresh study; refuse to resume one run with another config."""
     found = study.user_attrs.get(CONFIG_ATTR)
-    if found is None and not study.trials:
+    waiting = optuna.trial.TrialState.WAITING  # enqueued points (enqueue_trial) ran nothing yet
+    ran = [t for t in study.get_trials(deepcopy=False) if t.state != waiting]
+    if found is None and not ran:
         study.set_user_attr(CONFIG_ATTR, config)
         return
     if found != config:
