@@ -139,6 +139,7 @@ def run_one(seed: int, cfg: Config, booster: str, variants: Sequence[str]) -> di
         X["train"], split.p["train"], X["valid"], split.p["valid"],
         booster=booster, n_trials=cfg.tune_trials, seed=seed,
         estimator_params=common.tune_params(cfg.n_estimators, cfg.n_jobs, **estimator_params),
+        final=tuning.HoldoutModel(),  # the variants below build the final models
         **common.PAYOFFS_CHOICE,
     )  # fmt: skip
     out: dict[str, Any] = {"tune_seconds": round(time.perf_counter() - t0, 1)}

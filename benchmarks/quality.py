@@ -290,7 +290,9 @@ def fit_tuned(
     from boostobj import Rows
     from boostobj.tuning import CrossFit, Refit, tune
 
-    X, fixed, choice = split.X, {}, {}
+    # Payoffs unknown: the previous release's defaults, which these rows were measured with
+    # (benchmarks/defaults.py measures today's defaults).
+    X, fixed, choice = split.X, {}, dict(common.PREVIOUS_DEFAULTS)
     if payoffs_known:
         known = with_payoff_columns(split)
         if known is None:

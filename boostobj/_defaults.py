@@ -12,6 +12,8 @@ N_JOBS = None
 N_TRIALS = 20
 #: Share of the validation rows the no-edge guard holds out from every choice.
 GUARD_FRACTION = 0.3
+#: Members of the default final model, ``CrossFit(k)`` (``--cross-fit K``).
+CROSS_FIT_FOLDS = 5
 
 # Bounds, shared by the config objects and the CLI's argument types.
 #: Fewest walk-forward folds (``WalkForward(n_splits)``, ``--n-splits``).

@@ -89,8 +89,11 @@ def _check_tune_args(args: argparse.Namespace) -> None:
             "--trials 0 runs no trial: a new study needs at least one (with --resume, 0 "
             "rebuilds the model and the report from the trials stored)"
         )
-    if args.cross_fit_trials > 1 and args.cross_fit is None:
-        raise ValueError("--cross-fit-trials averages cross-fitted ensembles: give --cross-fit K")
+    chosen = [f for f, on in (("--fast", args.fast), ("--refit", args.refit)) if on]
+    if args.cross_fit is not None or args.cross_fit_trials > 1:
+        chosen.append("--cross-fit" if args.cross_fit is not None else "--cross-fit-trials")
+    if len(chosen) > 1:
+        raise ValueError(f"{' and '.join(chosen)} choose different final models: give one")
     if args.data is not None:
         if args.n_samples is not None:
             raise ValueError("--n-samples sizes the synthetic market; it does not apply to DATA")
@@ -146,9 +149,9 @@ def _tune_config(args: argparse.Namespace, storage: str) -> dict[str, Any]:
     """The option groups as :func:`boostobj.tuning.tune`'s config objects."""
     from .tuning import CrossFit, Holdout, HoldoutModel, Refit, StudyConfig, WalkForward
 
-    final: Any = HoldoutModel()
-    if args.cross_fit:
-        final = CrossFit(args.cross_fit, args.cross_fit_trials)
+    final: Any = CrossFit(args.cross_fit or _defaults.CROSS_FIT_FOLDS, args.cross_fit_trials)
+    if args.fast:
+        final = HoldoutModel()
     elif args.refit:
         final = Refit()
     return {
@@ -295,12 +298,14 @@ def _positive_float(text: str) -> float:
     return float(value)
 
 
-def _probability(text: str) -> float:
-    """argparse type: a number strictly between 0 and 1."""
+def _threshold(text: str) -> float | str:
+    """argparse type: ``auto``, ``tune`` or a number strictly between 0 and 1."""
+    if text in ("auto", "tune"):
+        return text
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"not auto, tune or a number: {text!r}") from None
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
     return value
@@ -449,41 +454,48 @@ def _add_selection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--select-on",
         choices=_defaults.SELECT_ON,
-        default="log_wealth",
-        help="what ranks the trials on valid: log_wealth (default, the hard metric at the "
-        "tuned threshold) or loss (the surrogate loss: smoother; measured better with "
-        "--payoff-known)",
+        default="loss",
+        help="what ranks the trials on valid: loss (default: the surrogate loss, smooth, so "
+        "less luck in the choice; measured better) or log_wealth (the hard metric at the "
+        "threshold)",
     )
     group.add_argument(
         "--threshold",
-        type=_probability,
-        default=None,
+        type=_threshold,
+        default="auto",
         metavar="P",
-        help="fixed probability threshold in (0, 1) instead of tuning one on valid (0.5 with "
-        "--payoff-known: take a row iff its expected log payoff is > 0 under the model)",
-    )
-    group.add_argument(
-        "--refit",
-        action="store_true",
-        help="fit the saved model on train + valid after tuning (rounds scaled by the rows, "
-        "threshold kept); valid metrics and the guard's verdict are the train-only model's",
+        help="probability threshold: auto (default: the loss's Bayes cut 0.5, with "
+        "--payoff-known take a row iff its expected log payoff is > 0; tuned for losses "
+        "without one), tune (the best cut on valid), or a fixed number in (0, 1)",
     )
     group.add_argument(
         "--cross-fit",
         type=_at_least(_defaults.MIN_CROSS_FIT_FOLDS),
         default=None,
         metavar="K",
-        help="like --refit, but save a cross-fitted ensemble of K models on train + valid, "
-        "each early-stopped on the block of rows it did not train on, margins averaged "
-        "(K fits; measured better than --refit, see benchmarks/README.md)",
+        help=f"the saved model (default, K={_defaults.CROSS_FIT_FOLDS}): a cross-fitted "
+        "ensemble of K models on train + valid, each early-stopped on the block of rows it "
+        "did not train on, margins averaged (K more fits; measured better than one model, "
+        "see benchmarks/README.md)",
     )
     group.add_argument(
         "--cross-fit-trials",
         type=_at_least(1),
         default=1,
         metavar="N",
-        help="with --cross-fit K: average the cross-fitted ensembles of the N best trials "
-        "(N x K fits)",
+        help="average the cross-fitted ensembles of the N best trials (N x K fits)",
+    )
+    group.add_argument(
+        "--refit",
+        action="store_true",
+        help="save one model fitted on train + valid after tuning (rounds scaled by the rows, "
+        "threshold kept) instead of the cross-fitted ensemble",
+    )
+    group.add_argument(
+        "--fast",
+        action="store_true",
+        help="save the best trial's own model (fitted on train, early-stopped on valid): no "
+        "extra fits; measured weaker than the default ensemble",
     )
 
 

@@ -103,6 +103,12 @@ class Loss(ABC):
         """The constructor arguments: ``get_loss(self.name, **self.params)`` rebuilds it."""
         return {}
 
+    @property
+    def bayes_threshold(self) -> float | None:
+        """The probability cut that is the Bayes decision (take iff ``E[log p | x] > 0``) at
+        the loss's population minimiser, or ``None`` where no fixed cut is (then tune one)."""
+        return None
+
     def row_weight(self, log_payoff: NDArray[Any]) -> NDArray[Any]:
         """Per-row magnitude before the scale, ``|r|`` unless a loss says otherwise."""
         return np.abs(log_payoff)
@@ -235,6 +241,10 @@ class WeightedLogistic(Loss):
     def params(self) -> dict[str, float]:
         return {"power": self.power}
 
+    @property
+    def bayes_threshold(self) -> float | None:
+        return 0.5 if self.power == 1.0 else None  # power < 1 solves another problem
+
     def row_weight(self, log_payoff: NDArray[Any]) -> NDArray[Any]:
         a = np.abs(log_payoff)
         return a if self.power == 1.0 else a**self.power
@@ -327,6 +337,10 @@ class SoftWealth(Loss):
     @property
     def params(self) -> dict[str, float]:
         return {"temperature": self.temperature}
+
+    @property
+    def bayes_threshold(self) -> float | None:
+        return 0.5  # the minimiser's sign is the Bayes decision
 
     def coefficients(
         self, log_payoff: NDArray[Any], sample_weight: NDArray[Any] | None, scale: float, dtype: Any

@@ -244,14 +244,15 @@ def _headline(report: dict[str, Any]) -> dict[str, Any]:
 def _fitted_on(report: dict[str, Any]) -> str:
     """Which rows trained the saved model, and how (the report's "Fitted on" line)."""
     if not report.get("refit_on_valid"):
-        return "train, early-stopped on valid"
+        return "train, early-stopped on valid (`--fast`)"
     members, configs = report.get("n_members", 1), report.get("n_configs", 1)
     how = "`--refit`"
     if members > 1:
         per_trial = f"{members // configs} for each of the {configs} best trials, "
         how = (
-            f"`--cross-fit`: the mean of {members} models, {per_trial if configs > 1 else ''}"
-            "each early-stopped on the block of rows it did not train on"
+            f"cross-fitted (`--cross-fit K`): the mean of {members} models, "
+            f"{per_trial if configs > 1 else ''}each early-stopped on the block of rows it "
+            "did not train on"
         )
     return (
         f"train + valid ({how}); the validation numbers and the recommendation are those of "

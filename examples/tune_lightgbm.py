@@ -1,6 +1,6 @@
 """Tune LightGBM on the synthetic market with Optuna, then check the result on test rows.
 
-    python examples/tune_lightgbm.py                   # about 10 s on 2 cores
+    python examples/tune_lightgbm.py
     python examples/tune_lightgbm.py --n-samples 6000 --trials 3  # a quick run
 
 Same protocol as ``tune_xgboost.py``, whose ``run`` it calls.

@@ -73,3 +73,15 @@ def test_quality_full(tmp_path):
 @pytest.mark.slow
 def test_speed_full(tmp_path):
     run("speed.py", "--out", str(tmp_path), timeout=3600)
+
+
+def test_defaults_quick(tmp_path):
+    run("defaults.py", "--quick", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "defaults_quick.json").read_text())
+    assert len(results["runs"]) == 4  # 2 markets x 2 boosters, one seed
+    for one in results["runs"]:
+        assert one["default"]["policy"] == one["fast"]["policy"]  # one study, one verdict
+        for config in ("default", "fast", "previous"):
+            share = one[config]["deployed"] / one["bayes"]
+            assert share == one[config]["deployed_share"]
+    assert (tmp_path / "defaults_quick.md").read_text().startswith("# What a new user gets")

@@ -115,8 +115,10 @@ def assert_one_line_error(
 def test_tune_writes_every_promised_file(tuned_run: tuple[str, Path]) -> None:
     booster, out = tuned_run
     model_file = "model.json" if booster == "xgboost" else "model.txt"
-    for name in ("report.json", "report.md", "study.db", f"model/{model_file}"):
+    for name in ("report.json", "report.md", "study.db", "model/boostobj.json"):
         assert (out / name).is_file(), name
+    # The default final model: a 5-fold cross-fitted ensemble, one booster file per member.
+    assert len(list((out / "model").glob(f"member_*/{model_file}"))) == 5
     for name in PLOTS:
         data = (out / name).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 5_000, name
@@ -149,8 +151,9 @@ def test_tune_writes_every_promised_file(tuned_run: tuple[str, Path]) -> None:
     assert verdict["margin"] == pytest.approx(report["test"]["log_wealth"]["model"] - best)
 
     sidecar = json.loads((out / "model" / "boostobj.json").read_text())
-    assert sidecar["feature_names"] == FEATURES
-    assert sidecar["threshold"] == report["threshold"]
+    assert list(load_model(out / "model").feature_names_in_) == FEATURES
+    assert sidecar["threshold"] == report["threshold"] == 0.5  # the loss's Bayes cut
+    assert sidecar["policy"]["policy"] == report["recommendation"]["policy"]
 
     md = (out / "report.md").read_text()
     assert verdict["sentence"] in md
@@ -233,7 +236,12 @@ def test_no_data_runs_the_synthetic_market(tmp_path: Path) -> None:
     assert "Bayes policy" in (out / "report.md").read_text()
     for name in PLOTS:
         assert (out / name).read_bytes().startswith(PNG_MAGIC)
-    assert report["refit_on_valid"] is False
+    assert report["refit_on_valid"] is True and report["n_members"] == 5  # the default
+    assert report["threshold"] == 0.5 and report["study"]["best_value"] < 0  # minus the loss
+    assert main(["tune", "--n-samples", "600", "--trials", "1", "--fast", *FAST]) == 0
+    fast = read_report(max((tmp_path / "boostobj_runs").iterdir()))
+    assert fast["refit_on_valid"] is False and fast["n_members"] == 1
+    assert main(["tune", "--n-samples", "600", "--fast", "--refit", *FAST]) == 2
 
 
 def test_cross_fit_saves_an_ensemble_that_predict_applies(
@@ -264,15 +272,17 @@ def test_refit_select_on_and_fixed_threshold_reach_the_tuner(tmp_path: Path) -> 
     from boostobj.tuning import SELECT_ON
 
     argv = ["tune", "--n-samples", "600", "--trials", "1", "--refit", "--no-plots", *FAST]
-    assert main([*argv, "--select-on", "loss", "--threshold", "0.5"]) == 0
+    assert main([*argv, "--select-on", "log_wealth", "--threshold", "tune"]) == 0
     (out,) = (tmp_path / "boostobj_runs").iterdir()
     report = read_report(out)
-    assert report["refit_on_valid"] is True and report["threshold"] == 0.5
+    assert report["refit_on_valid"] is True and report["n_members"] == 1
     assert "train + valid (`--refit`)" in (out / "report.md").read_text()
-    assert report["study"]["best_value"] < 0  # minus the loss
+    assert report["study"]["best_value"] >= 0  # log-wealth at the best cut (take-none: 0)
     assert main([*argv, "--threshold", "1"]) == 2  # usage error: not in (0, 1)
-    assert main([*argv, "--cross-fit", "1"]) == 2  # usage error: an ensemble needs K >= 2
-    assert main([*argv, "--cross-fit-trials", "2"]) == 2  # needs --cross-fit
+    assert main([*argv, "--threshold", "best"]) == 2  # usage error: not auto, tune, a number
+    assert main([*argv, "--cross-fit", "3"]) == 2  # two final models
+    assert main([*argv, "--cross-fit-trials", "2"]) == 2  # the same
+    assert main(["tune", "--cross-fit", "1", *FAST]) == 2  # usage error: an ensemble needs 2+
     sub = next(a for a in build_parser()._actions if a.choices and "tune" in a.choices)
     (select,) = [a for a in sub.choices["tune"]._actions if a.dest == "select_on"]
     assert tuple(select.choices) == SELECT_ON  # the CLI's copy, kept free of optuna imports
@@ -463,7 +473,7 @@ def test_tune_with_payoffs_known_and_another_loss(market_csv: Path, tmp_path: Pa
     assert main([*argv, "--payoff-known", "p_win", "p_loss", "--no-plots", *FAST]) == 0
     report = read_report(out)
     assert report["estimator_params"]["loss"] == "outcome"
-    meta = json.loads((out / "model" / "boostobj.json").read_text())
+    meta = json.loads((out / "model" / "member_0" / "boostobj.json").read_text())
     features = meta["feature_names"]
     assert [features[i] for i in meta["params"]["payoff_columns"]] == ["p_win", "p_loss"]
     out2 = tmp_path / "kelly"

@@ -128,7 +128,7 @@ def test_bad_input_and_unfitted_use_raise_clear_errors(data) -> None:
 def test_tune_refit_k_returns_a_cross_fitted_ensemble_at_the_holdout_threshold(data) -> None:
     X, p, Xt, pt = data
     args = {"n_trials": 2, "n_estimators": 30, "n_jobs": 1, "X_test": Xt, "p_test": pt}
-    plain = tune(X[:1000], p[:1000], X[1000:], p[1000:], **args)
+    plain = tune(X[:1000], p[:1000], X[1000:], p[1000:], refit=False, **args)
     crossed = tune(X[:1000], p[:1000], X[1000:], p[1000:], refit=3, **args)
     assert isinstance(crossed.model, CrossFitEnsemble) and len(crossed.model.members_) == 3
     assert crossed.best_params == plain.best_params and crossed.threshold == plain.threshold

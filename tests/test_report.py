@@ -68,7 +68,7 @@ def test_every_number_agrees_with_tune_result_and_states_its_rows(
     ev, threshold = drawn["threshold"]
     assert ev is evaluations["valid"]
     curve = threshold_curve(ev.score, ev.log_p)
-    at = np.flatnonzero(curve.thresholds <= threshold)[0] if threshold > 0 else -1
+    at = np.flatnonzero(curve.thresholds >= threshold)[-1]  # the policy score >= threshold
     assert curve.log_wealth[at] == pytest.approx(written["valid"]["log_wealth"]["model"])
     assert drawn["cumulative"] is evaluations["test"]
 

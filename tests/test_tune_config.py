@@ -75,7 +75,7 @@ def test_search_space_seam_replaces_the_default(data: Any) -> None:
 
     result = _tune(data, search_space=narrow)
     assert len(seen) >= 2 and all(p["max_depth"] == 1 for p in seen)
-    assert result.model.get_params()["max_depth"] == 1
+    assert result.holdout_model.get_params()["max_depth"] == 1
     assert all(set(t.params) >= {"d"} for t in result.study.trials)
 
 

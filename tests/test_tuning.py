@@ -18,16 +18,28 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from boostobj import tuning
 from boostobj.datasets import make_betting_market
 from boostobj.metrics import best_threshold, log_wealth
 from boostobj.sklearn import LGBMWealthClassifier, XGBWealthClassifier
 from boostobj.tuning import (
     DEFAULT_PARAMS,
+    HoldoutModel,
     TuneResult,
     make_storage,
-    tune,
     tune_threshold,
 )
+
+#: The previous release's choices: these tests pin the mechanics of trials ranked on
+#: log-wealth at a tuned threshold, with the holdout model deployed. Today's defaults (loss,
+#: the Bayes cut, CrossFit(5)) are tested in test_tune_config.py and test_cli.py.
+PREVIOUS = {"select_on": "log_wealth", "threshold": "tune", "final": HoldoutModel()}
+
+
+def tune(*args: Any, **kwargs: Any) -> TuneResult:
+    """:func:`boostobj.tuning.tune` with :data:`PREVIOUS` where a test chooses nothing else."""
+    return tuning.tune(*args, **{**PREVIOUS, **kwargs})
+
 
 ROOT = Path(__file__).resolve().parents[1]
 N_EST = 50  # boosting rounds per fit: small, the data are tiny
@@ -199,7 +211,7 @@ def test_sigkill_mid_study_loses_no_completed_trial(tmp_path: Path, market: Mark
     n_before = len(after.trials)
 
     Xtr, ptr, Xva, pva, _, _ = market
-    res = tune(
+    res = tuning.tune(  # with the defaults, as the killed script ran
         Xtr,
         ptr,
         Xva,
@@ -371,7 +383,7 @@ def _with_bad_p_valid(args: dict[str, Any]) -> None:
         ({"X_valid": np.ones((1000, 3))}, "X_valid has 3 features; X_train has 8"),
         ({"p_test": None}, "give both X_test and p_test"),
         ({"select_on": "auc"}, "select_on must be one of"),
-        ({"threshold": 1.0}, r"threshold must be None \(tune it\) or in \(0, 1\)"),
+        ({"threshold": 1.0}, r'threshold must be "auto", "tune" or in \(0, 1\)'),
     ],
 )
 def test_tune_rejects_bad_input(market: Market, change: Any, match: str) -> None:

@@ -39,6 +39,7 @@ from .._backend import BACKENDS, get_backend
 from .._validation import Rows, check_same_length
 from ..guard import Evaluation, Recommendation, best_trivial, judge_policy, recommend_policy
 from ..guard import split_point as _split_point
+from ..losses import get_loss
 from ..policy import Policy
 from ._final import CrossFit, HoldoutModel, Refit
 from ._objective import (
@@ -229,12 +230,32 @@ def _split(
     return _Split(train, valid.take(slice(None, cut)), valid, valid.take(slice(cut, None)), test)
 
 
-def _check_select(select_on: str, threshold: float | None) -> float | None:
+def _check_select(
+    select_on: str, threshold: float | str | None, fixed: Mapping[str, Any]
+) -> float | None:
+    """The fixed threshold every trial uses, or ``None`` (tune one on valid).
+
+    ``"auto"``: the loss's Bayes cut where its population minimiser has one (0.5 for the
+    log(p)-weighted logistic and soft-wealth losses, and for payoffs known at decision time,
+    where the cut applies to the margin net of break-even), else tuned.
+    """
     if select_on not in SELECT_ON:
         raise ValueError(f"select_on must be one of {SELECT_ON}, got {select_on!r}")
-    if threshold is not None and not 0.0 < threshold < 1.0:
-        raise ValueError(f"threshold must be None (tune it) or in (0, 1), got {threshold!r}")
-    return None if threshold is None else float(threshold)
+    if threshold is None:
+        import warnings
+
+        message = 'tune(threshold=None) is deprecated; use threshold="tune" to tune one'
+        warnings.warn(message, DeprecationWarning, stacklevel=3)
+        threshold = "tune"
+    if threshold == "auto":
+        loss = get_loss(fixed.get("loss", "logistic"), **(fixed.get("loss_params") or {}))
+        known = fixed.get("payoff_columns") is not None
+        return 0.5 if known and not loss.stake else loss.bayes_threshold
+    if threshold == "tune":
+        return None
+    if isinstance(threshold, str) or not 0.0 < threshold < 1.0:
+        raise ValueError(f'threshold must be "auto", "tune" or in (0, 1), got {threshold!r}')
+    return float(threshold)
 
 
 def _estimator_factory(
@@ -386,9 +407,9 @@ def tune(
     timeout: float | None = None,
     study: StudyConfig | optuna.Study | None = None,
     validation: Validation = Holdout(),  # noqa: B008  # frozen, immutable
-    final: FinalModel = HoldoutModel(),  # noqa: B008
-    select_on: str = "log_wealth",
-    threshold: float | None = None,
+    final: FinalModel = CrossFit(),  # noqa: B008
+    select_on: str = "loss",
+    threshold: float | str | None = "auto",
     X_test: Any = None,
     p_test: ArrayLike | None = None,
     valid_groups: ArrayLike | None = None,
@@ -400,11 +421,12 @@ def tune(
 ) -> TuneResult:
     """Tune booster hyperparameters for validation log-wealth, judge, and build the model.
 
+    The defaults are the best configuration measured (benchmarks/results/defaults.md).
+
     1. Each trial is scored by ``validation`` (:class:`Holdout`: on the validation rows;
-       :class:`WalkForward`: out of fold, for time-ordered rows). Its value is log-wealth at
-       the threshold ``best_threshold`` picks (or the fixed ``threshold``), or with
-       ``select_on="loss"`` minus the mean surrogate loss (smoother, so less luck in the
-       choice; measured better with payoffs known at decision time, see benchmarks/README.md).
+       :class:`WalkForward`: out of fold, for time-ordered rows). With ``select_on="loss"``
+       (default) its value is minus the mean surrogate loss (smooth, so less luck in the
+       choice); with ``"log_wealth"`` the log-wealth at the threshold.
        Valid values are reported to the pruner every ``report_every`` rounds.
     2. The best parameters fitted on train, early-stopped on valid, take the threshold chosen
        on valid: the holdout model (the best trial's own model where this process fitted it).
@@ -416,8 +438,7 @@ def tune(
        :class:`Refit`, :class:`CrossFit`), at the holdout model's threshold.
     5. The test rows, if given, are scored once, at the end, and judged by the same guard.
 
-    A fresh study's first trial is the backend's ``default_params`` (with the default
-    search space), so the tuned model's value is never below the untuned estimator's.
+    A fresh study's first trial is the backend's ``default_params`` (default search space).
 
     Args:
         X_train, p_train: training features and payoff multipliers ``p > 0`` (or a
@@ -430,10 +451,12 @@ def tune(
         study: a :class:`StudyConfig` (storage, name, ``resume``, pruner, callbacks, ...), an
             ``optuna.Study`` to add trials to, or ``None`` (in memory).
         validation: :class:`Holdout` (default) or :class:`WalkForward`.
-        final: :class:`HoldoutModel` (default), :class:`Refit` or :class:`CrossFit`.
-        select_on: ``"log_wealth"`` (default) or ``"loss"``: what a trial's value measures.
-        threshold: a fixed probability threshold in ``(0, 1)`` instead of tuning one; ``0.5``
-            with ``payoff_columns`` is the decision ``expected log payoff > 0``.
+        final: :class:`CrossFit` (default, ``k=5``), :class:`Refit` or :class:`HoldoutModel`
+            (fast: the holdout model itself, no extra fits).
+        select_on: ``"loss"`` (default) or ``"log_wealth"``: what a trial's value measures.
+        threshold: ``"auto"`` (default): the loss's Bayes cut 0.5 (with ``payoff_columns``:
+            expected log payoff > 0), tuned where it has none; ``"tune"``: the cut
+            :func:`~boostobj.metrics.best_threshold` picks on valid; or a number in (0, 1).
         X_test, p_test: optional test rows, scored at the end only.
         valid_groups: optional group id per validation row (e.g. dates) for the guard's cut
             and block bootstrap.
@@ -447,8 +470,7 @@ def tune(
         seed: seed of the TPE sampler and of the boosters.
 
     Raises:
-        ValueError: bad inputs (lengths, ``p <= 0``, feature counts, unknown booster, bad
-            storage, a stored study that does not match, or one that exists without resume).
+        ValueError: bad inputs, a stored study that does not match or exists without resume.
         RuntimeError: when the study has no completed trial.
     """
     study, validation, final, params = _legacy(
@@ -456,7 +478,6 @@ def tune(
     )
     backend = get_backend(booster)
     check_n_trials(n_trials)
-    fixed_threshold = _check_select(select_on, threshold)
     if (X_test is None) != (p_test is None) and not isinstance(X_test, Rows):
         raise ValueError("give both X_test and p_test, or neither")
     test = None if X_test is None else _rows(X_test, p_test, "test")
@@ -469,6 +490,7 @@ def tune(
     )
     validation.check(len(split.train) + len(split.valid))
     make, fixed = _estimator_factory(booster, params, seed)
+    fixed_threshold = _check_select(select_on, threshold, fixed)
     config = StudyConfig() if study is None or isinstance(study, optuna.Study) else study
     space = search_space or backend.search_space
     problem = Problem(

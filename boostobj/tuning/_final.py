@@ -97,7 +97,7 @@ class CrossFit:
     ensembles of the ``top`` best trials are averaged (``k * top`` fits). No round count is
     guessed, and the average is a bag of models."""
 
-    k: int = 5
+    k: int = _defaults.CROSS_FIT_FOLDS
     top: int = 1
 
     def __post_init__(self) -> None:
