@@ -10,7 +10,14 @@ policies:
 2. Cross-fit the threshold: choose it on one half with the exact
    :func:`~boostobj.metrics.best_threshold`, take decisions on the other, and vice versa.
    The threshold is thus never scored on the rows it was chosen on.
-3. Paired bootstrap (by block where given) of the difference to take-all and to take-none.
+3. Paired bootstrap of the difference to take-all and to take-none (one engine:
+   :mod:`boostobj.stats`). Rows without groups are taken as exchangeable: rows are drawn
+   i.i.d. With groups (dates), the groups are taken as consecutive times: a stationary
+   bootstrap of the per-group sums, in the order the groups first appear, with the mean block
+   length chosen from their autocorrelation (:func:`~boostobj.stats.optimal_block_length`;
+   about 1, i.e. i.i.d. groups, when they are uncorrelated). Serially dependent daily returns
+   thus get wider, honest intervals. ``block_length`` overrides the rule (``"auto"`` for
+   time-ordered rows without groups, a number to fix it).
 4. Recommend the model iff the lower bounds of both intervals are above 0; otherwise the
    trivial policy that is better on the whole validation set, and say why.
 
@@ -32,7 +39,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._validation import check_1d, check_log_payoff, check_same_length
 from .datasets import bayes_log_wealth
 from .metrics import best_threshold
-from .stats import BootstrapResult, bootstrap_log_wealth
+from .stats import BlockLength, BootstrapResult, bootstrap_log_wealth
 
 __all__ = [
     "Evaluation",
@@ -53,7 +60,8 @@ class Recommendation:
         policy: ``"model"``, ``"take_all"`` or ``"take_none"``.
         reason: one sentence a user can read.
         model_log_wealth: the model's cross-fitted validation log-wealth.
-        vs_take_all, vs_take_none: paired bootstrap intervals of the model minus each.
+        vs_take_all, vs_take_none: paired bootstrap intervals of the model minus each; their
+            ``block_length`` is the mean block length, in groups, the bootstrap used.
     """
 
     policy: str
@@ -76,6 +84,8 @@ class Recommendation:
                 "low": res.low,
                 "high": res.high,
                 "p_not_better": res.p_not_better,
+                "n_groups": res.n_groups,
+                "block_length": res.block_length,
             }
 
         return {
@@ -183,6 +193,14 @@ def cross_fitted_decisions(
     return take
 
 
+def _blocks(*intervals: BootstrapResult) -> str:
+    """``", blocks of 3.2 groups on average"`` for the reason sentence; ``""`` if i.i.d."""
+    lengths = [f"{res.block_length:.3g}" for res in intervals if res.block_length > 1.0]
+    if not lengths:
+        return ""
+    return f", time blocks of {' and '.join(dict.fromkeys(lengths))} groups on average"
+
+
 def judge_policy(
     take: ArrayLike,
     log_payoff: ArrayLike,
@@ -193,16 +211,29 @@ def judge_policy(
     seed: int = 0,
     rows: str = "on validation rows its threshold was not chosen on",
     trivial: str | None = None,
+    block_length: BlockLength | None = None,
 ) -> Recommendation:
-    """The guard's verdict on fixed decisions ``take`` (chosen without these rows' payoffs).
+    """The guard's verdict on fixed decisions ``take`` (chosen without these rows' payoffs):
+    the model iff the paired bootstrap intervals of the model minus take-all and minus
+    take-none both lie above 0. This is the one place that decides whether a model beats
+    doing nothing.
 
     ``rows`` describes the rows in the reason sentence. ``trivial`` is the fallback policy
     (``"take_all"`` or ``"take_none"``); ``None`` picks the better one on these rows.
+    ``block``: group id (date) per row, rows in time order. ``block_length``: ``None`` (the
+    rule, see the module doc) is ``"auto"`` with ``block`` and 1 (i.i.d. rows) without; give
+    ``"auto"`` for time-ordered rows without groups, or a number ``>= 1``. Each interval is
+    has its block length chosen on its own series (model minus take-all, model minus take-none).
     """
     r = check_log_payoff(log_payoff)
     a = np.asarray(take, dtype=bool)
     check_same_length(take=a, log_payoff=r, block=block)
-    kw: dict[str, Any] = {"n_boot": n_boot, "block": block, "seed": seed, "level": level}
+    if block_length is None:
+        block_length = 1.0 if block is None else "auto"
+    kw: dict[str, Any] = {
+        "n_boot": n_boot, "block": block, "seed": seed, "level": level,
+        "block_length": block_length,
+    }  # fmt: skip
     vs_all = bootstrap_log_wealth(r, a, baseline_take=np.ones(r.size, bool), **kw)
     vs_none = bootstrap_log_wealth(r, a, baseline_take=np.zeros(r.size, bool), **kw)
     model = float(r[a].sum())
@@ -210,22 +241,23 @@ def judge_policy(
         trivial = best_trivial(r)
     elif trivial not in ("take_all", "take_none"):
         raise ValueError(f"trivial must be 'take_all' or 'take_none', got {trivial!r}")
-    if vs_all.low > 0 and vs_none.low > 0:
+    if vs_all.above_zero() and vs_none.above_zero():
         policy = "model"
         reason = (
             f"{rows}, the model beats take-all by "
             f"{vs_all.estimate:.4g} [{vs_all.low:.4g}, {vs_all.high:.4g}] and take-none by "
             f"{vs_none.estimate:.4g} [{vs_none.low:.4g}, {vs_none.high:.4g}] ({level:.0%} "
-            "bootstrap intervals)"
+            f"bootstrap intervals{_blocks(vs_all, vs_none)})"
         )
     else:
         policy = trivial
-        weak = vs_all if vs_all.low <= 0 else vs_none
+        weak = vs_none if vs_all.above_zero() else vs_all
         other = "take-all" if weak is vs_all else "take-none"
         reason = (
             f"no edge beyond noise: {rows}, the "
             f"model minus {other} is {weak.estimate:.4g} [{weak.low:.4g}, {weak.high:.4g}] "
-            f"({level:.0%} bootstrap interval), so the safer {trivial.replace('_', '-')} "
+            f"({level:.0%} bootstrap interval{_blocks(weak)}), so the safer "
+            f"{trivial.replace('_', '-')} "
             "is recommended"
         )
     return Recommendation(policy, reason, model, vs_all, vs_none, level)
@@ -239,6 +271,7 @@ def recommend_policy(
     n_boot: int = 2000,
     level: float = 0.95,
     seed: int = 0,
+    block_length: BlockLength | None = None,
 ) -> Recommendation:
     """Recommend the model or a trivial policy from validation scores and payoffs.
 
@@ -249,8 +282,11 @@ def recommend_policy(
     Args:
         scores: the model's validation scores (margins or probabilities), in row order.
         log_payoff: ``log p`` of the validation rows.
-        block: optional group ids (dates) for the split and the block bootstrap.
-        n_boot, level, seed: bootstrap settings.
+        block: optional group ids (dates) for the split and the bootstrap, rows in time order.
+        n_boot, level, seed, block_length: bootstrap settings (see :func:`judge_policy`).
     """
     take = cross_fitted_decisions(scores, log_payoff, block)
-    return judge_policy(take, log_payoff, block=block, n_boot=n_boot, level=level, seed=seed)
+    return judge_policy(
+        take, log_payoff, block=block, n_boot=n_boot, level=level, seed=seed,
+        block_length=block_length,
+    )  # fmt: skip

@@ -90,6 +90,8 @@ def _verdict(ev: Evaluation, leaks: list[str]) -> dict[str, Any]:
     ci, level = ev.verdict.versus(best), ev.verdict.level
     beat = ci.estimate > 0
     interval = f"{100 * level:.0f}% bootstrap interval of the margin {ci.low:.4f} to {ci.high:.4f}"
+    if ci.block_length > 1.0:
+        interval += f" (time blocks of {ci.block_length:.3g} groups on average)"
     sentence = (
         f"On the {ev.n_rows} {ev.rows} rows the model {'beat' if beat else 'did not beat'} the "
         f"best trivial policy ({_POLICY_LABELS[best]}): log-wealth {lw['model']:.4f} against "
@@ -128,6 +130,7 @@ def _verdict(ev: Evaluation, leaks: list[str]) -> dict[str, Any]:
         "margin": ci.estimate,
         "margin_interval": [ci.low, ci.high],
         "margin_interval_level": level,
+        "margin_block_length": ci.block_length,
         "margin_p_not_better": ci.p_not_better,
         "sentence": sentence,
     }

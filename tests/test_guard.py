@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from boostobj.guard import cross_fitted_decisions, recommend_policy
+from boostobj.guard import cross_fitted_decisions, judge_policy, recommend_policy
 
 
 def test_pure_noise_gets_a_trivial_policy():
@@ -49,3 +49,47 @@ def test_blocks_are_not_split():
     assert cross_fitted_decisions(scores, r, block).all()
     with pytest.raises(ValueError, match="length mismatch"):
         cross_fitted_decisions(scores, r, block[:5])
+
+
+def _trending_market(n_dates: int = 300, phi: float = 0.8) -> tuple[np.ndarray, ...]:
+    """Two assets a day, each an AR(1) series (a slow trend), in time order: the model takes
+    asset A, whose sum is made exactly 3 i.i.d. standard errors above 0, and leaves asset B,
+    3 below. Daily, its lead looks certain; counting the serial dependence, it does not."""
+    rng = np.random.default_rng(3)
+    series = np.zeros((n_dates + 50, 2))
+    for t in range(1, series.shape[0]):
+        series[t] = phi * series[t - 1] + rng.standard_normal(2)
+    series = series[50:] - series[50:].mean(axis=0)
+    series += 3 * series.std(axis=0) / np.sqrt(n_dates) * np.array([1.0, -1.0])
+    dates = np.repeat(np.arange(n_dates), 2)
+    take = np.tile([True, False], n_dates)
+    return 0.01 * series.ravel(), take, dates
+
+
+def test_serial_dependence_undoes_an_edge_the_iid_bootstrap_finds():
+    r, take, dates = _trending_market()
+    iid = judge_policy(take, r, block=dates, n_boot=1000, block_length=1)
+    assert iid.policy == "model"
+    blocked = judge_policy(take, r, block=dates, n_boot=1000)  # dates given: blocks from data
+    assert blocked.policy != "model" and "no edge beyond noise" in blocked.reason
+    for trivial in ("take_all", "take_none"):
+        a, b = iid.versus(trivial), blocked.versus(trivial)
+        assert a.block_length == 1.0 and b.block_length > 3.0
+        assert b.high - b.low > 1.8 * (a.high - a.low)
+    summary = json.loads(json.dumps(blocked.summary()))
+    assert summary["model_minus_take_all"]["block_length"] == blocked.vs_take_all.block_length
+    assert summary["model_minus_take_none"]["n_groups"] == 300
+    assert "time blocks of" in blocked.reason and "time blocks" not in iid.reason
+
+
+def test_rows_without_groups_are_resampled_iid_unless_said_to_be_ordered():
+    r, take, _ = _trending_market()
+    default = judge_policy(take, r, n_boot=500)
+    assert default == judge_policy(take, r, n_boot=500, block_length=1.0)
+    assert default.vs_take_none.block_length == 1.0
+    ordered = judge_policy(take, r, n_boot=500, block_length="auto")
+    assert ordered.vs_take_none.block_length > 3.0
+    rec = recommend_policy(take.astype(float), r, block=np.arange(r.size) // 2, n_boot=300)
+    assert rec.vs_take_all.block_length > 1.0
+    with pytest.raises(ValueError, match="block_length"):
+        judge_policy(take, r, block_length=0)

@@ -12,6 +12,7 @@ from boostobj.stats import (
     bootstrap_log_wealth,
     bootstrap_policies,
     group_sums,
+    optimal_block_length,
     significantly_better,
 )
 
@@ -186,3 +187,130 @@ def test_fast_on_200k_rows() -> None:
     t0 = time.perf_counter()
     bootstrap_log_wealth(r, take, n_boot=1000)
     assert time.perf_counter() - t0 < 5.0  # about 1 s on a loaded 2-core machine
+
+
+# -- one engine, and the stationary bootstrap for time-ordered groups --------------------------
+def _ar1(phi: float, n: int, seed: int) -> np.ndarray:
+    """A stationary AR(1) series ``x_t = phi x_{t-1} + e_t`` (burn-in dropped)."""
+    e = np.random.default_rng(seed).standard_normal(n + 100)
+    x = np.zeros_like(e)
+    for t in range(1, e.size):
+        x[t] = phi * x[t - 1] + e[t]
+    return x[100:]
+
+
+def _old_row_bootstrap(sums: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """The i.i.d. draw this module made before it had one engine (sparse, one column)."""
+    rng = np.random.default_rng(seed)
+    nonzero = sums[sums != 0.0]
+    hits = rng.binomial(sums.size, nonzero.size / sums.size, size=n_boot)
+    idx = rng.integers(0, nonzero.size, size=int(hits.sum()), dtype=np.int32)
+    csum = np.concatenate(([0.0], np.cumsum(nonzero[idx])))
+    ends = np.cumsum(hits)
+    return csum[ends] - csum[np.concatenate(([0], ends[:-1]))]
+
+
+def test_iid_draws_are_those_of_before_so_published_numbers_stay() -> None:
+    r = _noise(3000, seed=30)
+    take = np.random.default_rng(31).random(r.size) < 0.4
+    dates = np.arange(r.size) // 6
+    for block in (None, dates):
+        res = bootstrap_log_wealth(r, take, n_boot=400, seed=32, block=block)
+        boot = _old_row_bootstrap(group_sums(take * r, block), 400, 32)
+        alpha = 0.5 * (1.0 - 0.95)  # as the module computes it, to the last bit
+        low, high = np.quantile(boot, [alpha, 1.0 - alpha])
+        assert (res.low, res.high) == (low, high)
+        assert res.p_not_better == np.mean(boot <= 0) and res.block_length == 1.0
+
+
+@pytest.mark.parametrize("block_length", [1.0, 4.0, "auto"])
+def test_policies_and_single_policy_share_one_engine(block_length: object) -> None:
+    r = _ar1(0.5, 1500, seed=33) * 0.01
+    take = r > -0.005
+    dates = np.arange(r.size) // 3
+    single = bootstrap_log_wealth(r, take, n_boot=300, block=dates, block_length=block_length)
+    pb = bootstrap_policies(r, {"t": take}, n_boot=300, block=dates, block_length=block_length)
+    assert pb.interval("t") == single
+    assert pb.block_length == single.block_length >= 1.0
+
+
+def test_block_length_grows_with_autocorrelation_and_is_about_1_for_white_noise() -> None:
+    n = 2000
+    mean_length = {
+        phi: np.mean([optimal_block_length(_ar1(phi, n, seed)) for seed in range(4)])
+        for phi in (0.0, 0.3, 0.6, 0.85)
+    }
+    lengths = list(mean_length.values())
+    assert lengths == sorted(lengths) and lengths[0] < lengths[1]
+    assert 1.0 <= mean_length[0.0] < 2.0
+    # Politis-White's optimum for AR(1): (2 phi / (1 - phi^2))^(2/3) n^(1/3).
+    theory = (2 * 0.6 / (1 - 0.36)) ** (2 / 3) * n ** (1 / 3)
+    assert mean_length[0.6] == pytest.approx(theory, rel=0.3)
+    assert optimal_block_length(np.ones(50)) == optimal_block_length([1.0, 2.0]) == 1.0
+    with pytest.raises(ValueError, match="finite"):
+        optimal_block_length([0.1, np.nan, 0.2])
+
+
+def test_block_length_matches_arch() -> None:
+    arch = pytest.importorskip("arch.bootstrap")
+    for phi, seed in ((0.3, 40), (0.6, 41), (0.9, 42)):
+        x = _ar1(phi, 1500, seed)
+        want = float(arch.optimal_block_length(x)["stationary"].iloc[0])
+        assert optimal_block_length(x) == pytest.approx(want, rel=1e-9)
+
+
+def test_stationary_resamples_match_arch_in_spread() -> None:
+    arch = pytest.importorskip("arch.bootstrap")
+    x = _ar1(0.7, 600, seed=43)
+    ours = bootstrap_log_wealth(x, x == x, n_boot=3000, block_length=8.0, seed=44)
+    theirs = arch.StationaryBootstrap(8.0, x, seed=45).apply(np.sum, reps=3000)[:, 0]
+    low, high = np.quantile(theirs, [0.025, 0.975])
+    assert ours.high - ours.low == pytest.approx(high - low, rel=0.1)
+
+
+@pytest.mark.parametrize("block_length", [1.5, 7.0])
+def test_stationary_blocks_have_the_asked_mean_length(block_length: float) -> None:
+    from boostobj.stats import _stationary_blocks
+
+    n_groups, n_boot = 20_000, 50
+    starts, lengths = _stationary_blocks(n_groups, block_length, n_boot, np.random.default_rng(46))
+    assert (lengths.sum(axis=1) == n_groups).all()  # every resample holds every slot once
+    assert ((starts >= 0) & (starts < n_groups)).all()
+    n_blocks = (lengths > 0).sum(axis=1)
+    assert n_groups / n_blocks.mean() == pytest.approx(block_length, rel=0.02)
+
+
+def test_stationary_bootstrap_covers_better_than_iid_on_autocorrelated_series() -> None:
+    # 95% intervals of the sum of an AR(1) series with mean 0: i.i.d. rows ignore that the
+    # variance of the sum is (1 + phi) / (1 - phi) = 4 times larger, and cover ~70%.
+    n, reps = 400, 80
+    covered = {1.0: 0, "auto": 0}
+    for rep in range(reps):
+        x = _ar1(0.6, n, seed=100 + rep)
+        for block_length in covered:
+            res = bootstrap_log_wealth(x, x == x, n_boot=300, seed=rep, block_length=block_length)
+            covered[block_length] += res.contains_zero()
+    assert covered[1.0] / reps < 0.82
+    assert covered["auto"] / reps > 0.86
+    assert covered["auto"] > covered[1.0] + 0.1 * reps
+
+
+def test_stationary_bootstrap_is_reproducible_and_follows_first_appearance() -> None:
+    r = _ar1(0.6, 2000, seed=47) * 0.01
+    dates = np.arange(r.size) // 4
+    take = r > 0
+    res = bootstrap_log_wealth(r, take, block=dates, block_length="auto", seed=5)
+    assert res == bootstrap_log_wealth(r, take, block=dates, block_length="auto", seed=5)
+    assert res != bootstrap_log_wealth(r, take, block=dates, block_length="auto", seed=6)
+    assert res.block_length > 2.0 and res.n_groups == 500
+    # Group ids whose sort order is not the time order: the rows' order is what counts.
+    labels = np.random.default_rng(48).permutation(500).astype(str)[dates]
+    assert bootstrap_log_wealth(r, take, block=labels, block_length="auto", seed=5) == res
+
+
+@pytest.mark.parametrize("block_length", [0.5, "long", np.inf, True])
+def test_bad_block_length_raises(block_length: object) -> None:
+    with pytest.raises(ValueError, match="block_length"):
+        bootstrap_log_wealth(
+            np.array([0.1, -0.1, 0.2]), np.ones(3, bool), block_length=block_length
+        )
