@@ -16,8 +16,10 @@ policies:
    bootstrap of the per-group sums, in the order the groups first appear, with the mean block
    length chosen from their autocorrelation (:func:`~boostobj.stats.optimal_block_length`;
    about 1, i.e. i.i.d. groups, when they are uncorrelated). Serially dependent daily returns
-   thus get wider, honest intervals. ``block_length`` overrides the rule (``"auto"`` for
-   time-ordered rows without groups, a number to fix it).
+   thus get wider, honest intervals; where the estimate finds negative autocorrelation,
+   which would narrow them, the guard keeps the i.i.d.-group interval (the more cautious).
+   ``block_length`` overrides the rule (``"auto"`` for time-ordered rows without groups, a
+   number to fix it).
 4. Recommend the model iff the lower bounds of both intervals are above 0; otherwise the
    trivial policy that is better on the whole validation set, and say why.
 
@@ -201,6 +203,18 @@ def _blocks(*intervals: BootstrapResult) -> str:
     return f", time blocks of {' and '.join(dict.fromkeys(lengths))} groups on average"
 
 
+def _cautious(
+    r: NDArray[np.float64], take: NDArray[np.bool_], baseline: NDArray[np.bool_], kw: dict[str, Any]
+) -> BootstrapResult:
+    """The bootstrap interval of ``take`` minus ``baseline``; with ``"auto"`` blocks, the one
+    of the data-driven blocks and blocks of 1 whose lower bound is lower."""
+    result = bootstrap_log_wealth(r, take, baseline_take=baseline, **kw)
+    if kw["block_length"] != "auto":
+        return result
+    iid = bootstrap_log_wealth(r, take, baseline_take=baseline, **{**kw, "block_length": 1.0})
+    return iid if iid.low < result.low else result
+
+
 def judge_policy(
     take: ArrayLike,
     log_payoff: ArrayLike,
@@ -222,8 +236,12 @@ def judge_policy(
     (``"take_all"`` or ``"take_none"``); ``None`` picks the better one on these rows.
     ``block``: group id (date) per row, rows in time order. ``block_length``: ``None`` (the
     rule, see the module doc) is ``"auto"`` with ``block`` and 1 (i.i.d. rows) without; give
-    ``"auto"`` for time-ordered rows without groups, or a number ``>= 1``. Each interval is
-    has its block length chosen on its own series (model minus take-all, model minus take-none).
+    ``"auto"`` for time-ordered rows without groups, or a number ``>= 1``. Each interval has
+    its block length chosen on its own series (model minus take-all, model minus take-none).
+    With ``"auto"`` each comparison keeps the more cautious of that interval and the one
+    with blocks of 1 (the lower lower bound): the block length is an estimate, and where it
+    finds negative autocorrelation the blocks would narrow the interval; a guard of money
+    errs towards doing nothing.
     """
     r = check_log_payoff(log_payoff)
     a = np.asarray(take, dtype=bool)
@@ -234,8 +252,8 @@ def judge_policy(
         "n_boot": n_boot, "block": block, "seed": seed, "level": level,
         "block_length": block_length,
     }  # fmt: skip
-    vs_all = bootstrap_log_wealth(r, a, baseline_take=np.ones(r.size, bool), **kw)
-    vs_none = bootstrap_log_wealth(r, a, baseline_take=np.zeros(r.size, bool), **kw)
+    vs_all = _cautious(r, a, np.ones(r.size, bool), kw)
+    vs_none = _cautious(r, a, np.zeros(r.size, bool), kw)
     model = float(r[a].sum())
     if trivial is None:
         trivial = best_trivial(r)

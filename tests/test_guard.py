@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from boostobj.guard import cross_fitted_decisions, judge_policy, recommend_policy
+from boostobj.stats import bootstrap_log_wealth
 
 
 def test_pure_noise_gets_a_trivial_policy():
@@ -93,3 +94,21 @@ def test_rows_without_groups_are_resampled_iid_unless_said_to_be_ordered():
     assert rec.vs_take_all.block_length > 1.0
     with pytest.raises(ValueError, match="block_length"):
         judge_policy(take, r, block_length=0)
+
+
+def test_negative_autocorrelation_never_narrows_the_guards_interval():
+    """Where the data-driven blocks would narrow an interval (negatively autocorrelated
+    dates), the guard keeps the i.i.d.-group one: it errs towards doing nothing."""
+    rng = np.random.default_rng(3)
+    n_dates = 400
+    noise = rng.standard_normal(n_dates + 1)
+    daily = noise[1:] - 0.9 * noise[:-1]  # MA(1) with strong negative lag-1 correlation
+    r = 0.01 * (daily - daily.mean() + 0.05)
+    take = np.zeros(n_dates, bool)  # model minus take-all is -r: as autocorrelated as r
+    dates = np.arange(n_dates)
+    iid = judge_policy(take, r, block=dates, n_boot=1000, block_length=1)
+    blocked = bootstrap_log_wealth(r, take, baseline_take=np.ones(n_dates, bool), block=dates,
+                                   n_boot=1000, block_length="auto")  # fmt: skip
+    assert blocked.low > iid.vs_take_all.low  # the blocks alone would be bolder
+    guard = judge_policy(take, r, block=dates, n_boot=1000)
+    assert guard.vs_take_all.low == iid.vs_take_all.low
