@@ -369,9 +369,10 @@ class Kelly(Loss):
     Kernel, finite for every ``r = log p`` of a finite ``p > 0`` in float32 and float64 (``m``
     itself overflows float32 above ``p = 3.4e38``, and ``D = 1 + s m`` rounds to 0 when
     ``p < 3e-8`` and ``s`` rounds to 1): with ``P = max(p, 1)``, the per-row constants
-    ``a = 1/P``, ``b = min(p, 1)`` and ``mu = m/P`` all lie in ``[-1, 1]``, and
+    ``a = 1/P``, ``b = min(p, 1)`` and ``mu = m/P`` all lie in ``[-1, 1]``; with
+    ``e = exp(-f) = (1 - s) / s`` (``f`` clipped to 40),
 
-        ``D/P = (1 - s) a + s b > 0``, ``u = s (1-s) mu / (D/P)``, ``|u| <= 1``,
+        ``q = s (1-s) P / D = e / ((1 + e)(a e + b))`` in ``[0, 1]``, ``u = q mu``,
         ``grad = -w u``, ``hess = w (u^2 + |u|) = |grad| (1 + |u|)``.
 
     The loss is ``-w logaddexp(log(1 - s), log s + r)``, also finite for any margin.
@@ -391,23 +392,23 @@ class Kelly(Loss):
         mu = np.copysign(np.expm1(-np.abs(r)), r)  # (p - 1) / max(p, 1)
         a = np.exp(-np.maximum(r, 0.0))  # 1 / max(p, 1)
         b = np.exp(np.minimum(r, 0.0))  # min(p, 1)
-        return (w * mu).astype(dtype), mu.astype(dtype), a.astype(dtype), b.astype(dtype), w, r
+        cast = [x.astype(dtype) for x in (-w * mu, np.abs(mu), a, b)]
+        return (*cast, w, r)
 
     def gradient_hessian_into(
         self, margin: NDArray[Any], coef: Coefficients, grad: NDArray[Any], hess: NDArray[Any]
     ) -> None:
-        w_mu, mu, a, b = coef[:4]
-        s, one_minus_s = grad, hess
-        _sigmoid_pair(margin, s, one_minus_s)  # both >= 4e-18: margins are clipped at 40
-        d = np.multiply(one_minus_s, a)
-        q = np.multiply(s, b)
-        np.add(d, q, out=d)  # D / P > 0
-        np.multiply(s, one_minus_s, out=q)
-        np.divide(q, d, out=q)  # q = s (1 - s) P / D in [0, 1]
-        np.multiply(q, w_mu, out=grad)
-        np.negative(grad, out=grad)  # -w u, u = q mu
-        np.multiply(q, mu, out=d)
-        np.abs(d, out=d)
+        neg_w_mu, abs_mu, a, b = coef[:4]
+        e = np.clip(margin, -_CLIP, _CLIP, out=grad, casting="same_kind")
+        np.negative(e, out=e)
+        np.exp(e, out=e)  # e = exp(-f) in [4e-18, 2e17]
+        q = np.multiply(e, a, out=hess)
+        np.add(q, b, out=q)  # a e + b > 0: b = 1 where a underflows, a = 1 where b does
+        d = np.add(e, 1.0)
+        np.multiply(q, d, out=q)
+        np.divide(e, q, out=q)  # q = s (1 - s) P / D
+        np.multiply(q, neg_w_mu, out=grad)  # -w u
+        np.multiply(q, abs_mu, out=d)
         np.add(d, 1.0, out=d)  # 1 + |u|
         np.abs(grad, out=hess)
         np.multiply(hess, d, out=hess)  # w |u| (1 + |u|)
