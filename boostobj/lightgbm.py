@@ -27,9 +27,9 @@ Traps this handles or documents (see FACTS.md):
 - ``predict`` returns raw scores, also after save/load.
 - Constructing a Dataset rewrites its label: NaN becomes 0 and ``+-inf`` becomes ``+-1e38``.
   The objective refuses ``+-1e38`` (out of the range of ``log p``), and a Dataset not yet
-  constructed is checked as given; a NaN that became 0 cannot be told from ``p = 1`` (a row
-  of weight 0 for the |log p|-weighted losses). Build Datasets with :func:`dataset`, which
-  checks ``p`` first.
+  constructed is checked as given; a NaN that became 0 cannot be told from ``p = 1``: a row
+  of weight 0 for the |log p|-weighted losses and ``"kelly"``, a loss for ``"outcome"``.
+  Build Datasets with :func:`dataset`, which checks ``p`` first.
 - These functions are for ``lgb.train``. The sklearn API (``lightgbm.LGBMRegressor``) calls
   ``f(y_true, y_pred)``: they refuse it (use :class:`boostobj.LGBMWealthClassifier`, or
   ``boostobj.dask.lightgbm_objective``).
