@@ -104,6 +104,9 @@ def test_lightgbm_nan_label_after_construction_is_undetectable_and_weightless(da
     grad, hess = bl.objective(np.zeros(N), train_set)
     assert grad[3] == 0.0 and hess[3] == 0.0
     assert np.isfinite(grad).all() and (grad != 0).sum() == N - 1
+    # the unweighted outcome loss counts that row as a loss (p = 1 is not a win)
+    grad, _ = bl.make_objective("outcome")(np.zeros(N), train_set)
+    assert grad[3] > 0
 
 
 # -- a label changed on the same data object -------------------------------------------------
