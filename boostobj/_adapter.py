@@ -4,7 +4,8 @@ coefficients and of the gradient buffers.
 Each adapter reads ``label = log p`` and the sample weights from the booster's own data object
 (DMatrix, Dataset), never from arrays captured at creation, so the same objective works on
 any data and on each Dask partition. What it derives from them is cached per data object
-(weakly, so it dies with the data) and per row count.
+(weakly, so it dies with the data), per row count and per :func:`data_token`: a new label,
+weight or base margin set on the same object (``set_label``) is seen on the next call.
 
 On the CPU the kernel runs in chunks of :data:`CHUNK_ROWS` rows, on a small thread pool:
 each chunk's in-place numpy passes then stay in cache, and both numpy and the compiled
@@ -16,6 +17,7 @@ not compete.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import check_log_payoff
+from ._validation import check_label
 from .losses import Coefficients, Loss
 from .metrics import _log_wealth, _stake_log_wealth, margin_threshold, sigmoid
 
@@ -78,11 +80,83 @@ def run_chunked(task: Callable[[int, int], None], n: int, threads: int) -> None:
         future.result()  # re-raises a task's exception here
 
 
-class _State:
-    __slots__ = ("base_margin", "coef", "grad", "hess", "log_payoff", "margin", "n")
+#: Entries of a label (weight, base margin) that :func:`data_token` reads per call.
+TOKEN_SAMPLE = 4096
 
-    def __init__(self, n: int) -> None:
+
+def _fingerprint(values: Any) -> tuple[Any, ...]:
+    """``(length, hash of about TOKEN_SAMPLE evenly spaced entries)``: O(1) in the length."""
+    if values is None:
+        return (None,)
+    arr = np.asarray(values)
+    n = arr.shape[0] if arr.ndim else 0
+    step = max(1, n // TOKEN_SAMPLE)
+    return (n, hash(np.ascontiguousarray(arr[::step]).tobytes()))
+
+
+def _dmatrix_field(dmat: Any, field: str) -> NDArray[np.float32]:
+    """A zero-copy view of a DMatrix float field: ``get_label()`` would copy all of it."""
+    import ctypes
+
+    from xgboost.core import _LIB, _check_call, c_str
+
+    length = ctypes.c_uint64()
+    ptr = ctypes.POINTER(ctypes.c_float)()
+    _check_call(
+        _LIB.XGDMatrixGetFloatInfo(
+            dmat.handle, c_str(field), ctypes.byref(length), ctypes.byref(ptr)
+        )
+    )
+    if length.value == 0:
+        return np.empty(0, np.float32)
+    return np.ctypeslib.as_array(ptr, shape=(length.value,))
+
+
+def data_token(data: Any) -> tuple[Any, ...]:
+    """What the cache of ``data`` is valid for: a fingerprint of its label, weight and base
+    margin (``init_score``), each its length and a hash of :data:`TOKEN_SAMPLE` evenly
+    spaced entries, plus the arrays' identities where the data object hands them out.
+
+    Costs O(1) per call, not O(rows): an XGBoost DMatrix is read through zero-copy views
+    (``set_label`` rewrites its buffer in place, so only the values can tell); a LightGBM
+    Dataset returns its arrays as attributes. Trap: on more than 4096 rows, a new label that
+    equals the old one at every sampled row is not seen; use a new data object for it.
+    """
+    xgb, lgb = sys.modules.get("xgboost"), sys.modules.get("lightgbm")
+    if xgb is not None and isinstance(data, xgb.DMatrix):
+        return tuple(_fingerprint(_dmatrix_field(data, f)) for f in _DMATRIX_FIELDS)
+    if lgb is not None and isinstance(data, lgb.Dataset):  # its getters raise before construct
+        arrays = [getattr(data, f, None) for f in _DATASET_FIELDS]
+    else:
+        arrays = [data.get_label(), getattr(data, "get_weight", lambda: None)()]
+    return tuple((id(a), *_fingerprint(a)) for a in arrays)
+
+
+_DMATRIX_FIELDS = ("label", "weight", "base_margin")
+_DATASET_FIELDS = ("label", "weight", "init_score")
+
+
+def check_data_object(data: Any, expected: str, instead: str) -> None:
+    """Refuse an objective or metric called under another calling convention.
+
+    The boosters' native APIs pass their data object (``DMatrix``, ``Dataset``) second; their
+    sklearn APIs pass ``(y_true, y_pred)`` arrays, which carry neither weights nor the cache
+    key. ``instead`` names what to use there.
+    """
+    if not hasattr(data, "get_label"):
+        raise TypeError(
+            f"expected {expected} as the second argument, got {type(data).__name__}: this "
+            f"function is for the booster's native train() (f(preds, data)); a sklearn-API "
+            f"estimator calls f(y_true, y_pred) instead. Use {instead}"
+        )
+
+
+class _State:
+    __slots__ = ("base_margin", "coef", "grad", "hess", "log_payoff", "margin", "n", "token")
+
+    def __init__(self, n: int, token: Any = None) -> None:
         self.n = n
+        self.token = token
         self.log_payoff: NDArray[Any] | None = None
         self.base_margin: NDArray[Any] | None = None
         self.coef: Coefficients | None = None
@@ -104,9 +178,11 @@ class DataCache:
         return DataCache()
 
     def state(self, data: Any, n: int) -> _State:
+        """The state of ``data`` with ``n`` rows, new if its :func:`data_token` changed."""
+        token = data_token(data)
         st = self._store.get(data)
-        if st is None or st.n != n:
-            st = _State(n)
+        if st is None or st.n != n or st.token != token:
+            st = _State(n, token)
             self._store[data] = st
         return st
 
@@ -162,11 +238,14 @@ def gradient_hessian(
     st = cache.state(data, n)
     if st.coef is None or st.grad is None:
         label, weight = read(data)
-        r = check_log_payoff(label, name="label (log p)")
+        r = check_label(label)
         if r.size != n:
             raise ValueError(f"label has {r.size} rows but the margin has {n}")
         c = loss.weight_scale(r, weight) if scale is None else float(scale)
-        st.coef = tuple(xp.asarray(c) for c in loss.coefficients(r, weight, c, dtype))
+        with np.errstate(over="ignore"):  # refused just below
+            coef = loss.coefficients(r, weight, c, dtype)
+        _check_finite(coef, c)
+        st.coef = tuple(xp.asarray(a) for a in coef)
         st.grad = xp.empty(n, dtype=dtype)
         st.hess = xp.empty(n, dtype=dtype)
     coef, grad, hess = st.coef, st.grad, st.hess
@@ -189,10 +268,20 @@ def gradient_hessian(
     return grad, hess
 
 
+def _check_finite(coef: tuple[NDArray[Any], ...], scale: float) -> None:
+    """Once per data object: weights ``|log p| / scale`` can overflow float32 for a tiny
+    ``scale`` (every loss is finite for any finite coefficients)."""
+    if not all(np.isfinite(a).all() for a in coef):
+        raise ValueError(
+            f"scale={scale!r} makes the weights |log p| / scale overflow: pass the training "
+            "set's boostobj.weight_scale(log_p), or None"
+        )
+
+
 def _label(st: _State, data: Any, n: int) -> NDArray[Any]:
     """``log p`` of ``data`` (its label), read and checked once per data object."""
     if st.log_payoff is None:
-        r = check_log_payoff(data.get_label(), name="label (log p)")
+        r = check_label(data.get_label())
         if r.size != n:
             raise ValueError(f"label has {r.size} rows but predictions have {n}")
         st.log_payoff = r

@@ -16,8 +16,10 @@ __all__ = [
     "Rows",
     "check_1d",
     "check_features",
+    "check_label",
     "check_same_length",
     "check_sample_weight",
+    "check_scale",
     "feature_names",
     "log_payoff",
 ]
@@ -84,6 +86,47 @@ def check_log_payoff(log_p: ArrayLike, *, name: str = "log_payoff") -> NDArray[n
     if bad.any():
         raise ValueError(_describe_bad(bad, arr, name, "NaN or infinite"))
     return arr
+
+
+#: ``log p`` of every finite ``p > 0`` lies in here: ``log(5e-324)`` and ``log(1.8e308)``,
+#: widened to hold their float32 roundings (boosters store labels as float32).
+LOG_PAYOFF_RANGE = (-745.2, 709.8)
+
+
+def check_label(label: ArrayLike, *, name: str = "label (log p)") -> NDArray[np.float64]:
+    """Check a booster's label as ``log p`` of a finite ``p > 0``: 1-D, finite and inside
+    :data:`LOG_PAYOFF_RANGE`.
+
+    The range check catches labels a booster rewrote: LightGBM stores ``+-inf`` as ``+-1e38``
+    (and NaN as 0, which no check can tell from ``p = 1``).
+    """
+    arr = check_log_payoff(label, name=name)
+    lo, hi = LOG_PAYOFF_RANGE
+    bad = (arr < lo) | (arr > hi)
+    if bad.any():
+        raise ValueError(
+            _describe_bad(bad, arr, name, f"out-of-range (outside [{lo}, {hi}])")
+            + "; that is the log of no finite payoff > 0 (LightGBM stores an infinite label "
+            "as +-1e38: pass finite log p, e.g. boostobj.log_payoff(p))"
+        )
+    return arr
+
+
+def check_scale(scale: Any, *, name: str = "scale") -> float:
+    """``scale`` (a weight scale, the divisor of ``|log p|``) as a float, finite and ``> 0``.
+
+    A negative scale would train the opposite policy, 0 infinite weights, NaN NaN margins.
+    """
+    bad = ValueError(f"{name} must be a finite number > 0, got {scale!r}")
+    if isinstance(scale, (bool, str, bytes)):
+        raise bad
+    try:
+        c = float(scale)
+    except (TypeError, ValueError):
+        raise bad from None
+    if not (np.isfinite(c) and c > 0):
+        raise bad
+    return c
 
 
 def check_sample_weight(sample_weight: ArrayLike | None, n: int) -> NDArray[np.float64] | None:

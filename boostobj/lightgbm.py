@@ -25,6 +25,14 @@ Traps this handles or documents (see FACTS.md):
   cache deep-copies empty.
 - ``preds`` is a buffer LightGBM reuses; it is only read, never written.
 - ``predict`` returns raw scores, also after save/load.
+- Constructing a Dataset rewrites its label: NaN becomes 0 and ``+-inf`` becomes ``+-1e38``.
+  The objective refuses ``+-1e38`` (out of the range of ``log p``), and a Dataset not yet
+  constructed is checked as given; a NaN that became 0 cannot be told from ``p = 1``: a row
+  of weight 0 for the |log p|-weighted losses and ``"kelly"``, a loss for ``"outcome"``.
+  Build Datasets with :func:`dataset`, which checks ``p`` first.
+- These functions are for ``lgb.train``. The sklearn API (``lightgbm.LGBMRegressor``) calls
+  ``f(y_true, y_pred)``: they refuse it (use :class:`boostobj.LGBMWealthClassifier`, or
+  ``boostobj.dask.lightgbm_objective``).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _adapter
-from ._validation import check_same_length, check_sample_weight, log_payoff
+from ._validation import check_same_length, check_sample_weight, check_scale, log_payoff
 from .losses import Loss, get_loss
 
 if TYPE_CHECKING:
@@ -62,7 +70,16 @@ MetricFn = Callable[[NDArray[np.float64], "lgb.Dataset"], tuple[str, float, bool
 
 
 def _read(train_set: lgb.Dataset) -> tuple[NDArray[Any], NDArray[Any] | None]:
-    return train_set.get_label(), train_set.get_weight()
+    if getattr(train_set, "_handle", None) is None:  # not constructed: the fields as given
+        return train_set.label, train_set.weight  # (its getters would raise)
+    return train_set.get_label(), train_set.get_weight()  # a subset's come from its parent
+
+
+_SKLEARN = (
+    "boostobj.LGBMWealthClassifier, or for lightgbm.LGBMRegressor fitted on y = log p "
+    "objective=boostobj.dask.lightgbm_objective(scale=boostobj.weight_scale(log_p)) and "
+    "eval_metric=boostobj.dask.lightgbm_metric()"
+)
 
 
 def make_objective(
@@ -72,19 +89,26 @@ def make_objective(
 
     Args:
         loss: a name in :data:`boostobj.losses.LOSSES` or a :class:`~boostobj.losses.Loss`.
-        scale: weight scale, the divisor of ``|log p|``. ``None`` uses the training Dataset's
-            own ``weight_scale``; pass the whole training set's scale under Dask.
+        scale: weight scale, the divisor of ``|log p|``, finite and ``> 0``. ``None`` uses
+            the training Dataset's own ``weight_scale``; pass the whole training set's scale
+            under Dask.
         n_threads: threads for the kernel on data above 131,072 rows; ``None``: the CPUs
             this process may use. LightGBM's threads are idle while the objective runs.
 
     Gradients come back as float32, which LightGBM stores (it would copy float64 ones down);
     the float64 scores are cast as the kernel reads them.
+
+    The label must be ``log p`` of a finite ``p > 0``; LightGBM rewrites NaN labels to 0 when
+    it constructs the Dataset, which no objective can see (build it with :func:`dataset`).
+    Called as ``f(y_true, y_pred)`` by the sklearn API it raises ``TypeError``.
     """
     loss_ = get_loss(loss)
+    scale = None if scale is None else check_scale(scale)
     cache = _adapter.DataCache()
     threads = _adapter.check_threads(n_threads)
 
     def objective(preds: NDArray[np.float64], train_set: lgb.Dataset) -> tuple[Any, Any]:
+        _adapter.check_data_object(train_set, "a lightgbm.Dataset", _SKLEARN)
         return _adapter.gradient_hessian(
             loss_, scale, cache, train_set, preds, _read, threads=threads
         )
@@ -112,6 +136,7 @@ def make_metric(
     metric_name, value = _adapter.policy_metric(threshold, stake, name, read)
 
     def metric(preds: NDArray[np.float64], eval_set: lgb.Dataset) -> tuple[str, float, bool]:
+        _adapter.check_data_object(eval_set, "a lightgbm.Dataset", _SKLEARN)
         return metric_name, value(preds, eval_set), True
 
     return metric
@@ -123,11 +148,13 @@ def make_loss_metric(
     """A LightGBM ``feval=`` giving the mean surrogate loss, ``is_higher_better=False``.
 
     A smoother early-stopping signal than log-wealth. Pass the training ``scale`` so every
-    eval set is scored on one scale.
+    eval set is scored on one scale (finite, ``> 0``).
     """
+    scale = None if scale is None else check_scale(scale)
     metric_name, value = _adapter.loss_metric(get_loss(loss), scale, name)
 
     def metric(preds: NDArray[np.float64], eval_set: lgb.Dataset) -> tuple[str, float, bool]:
+        _adapter.check_data_object(eval_set, "a lightgbm.Dataset", _SKLEARN)
         return metric_name, value(preds, eval_set), False
 
     return metric

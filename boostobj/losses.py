@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import check_log_payoff, check_sample_weight
+from ._validation import check_log_payoff, check_sample_weight, check_scale
 
 try:  # the optional compiled kernel (setup.py builds it where a C compiler exists)
     from . import _kernels
@@ -166,8 +166,7 @@ class Loss(ABC):
         f = np.asarray(margin, dtype=dtype)
         if f.shape != r.shape:
             raise ValueError(f"margin has shape {f.shape} but log_payoff has shape {r.shape}")
-        if not (np.isfinite(scale) and scale > 0):
-            raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
+        scale = check_scale(scale)
         sw = check_sample_weight(sample_weight, r.size)
         return f, self.coefficients(r, sw, scale, dtype)
 
@@ -380,6 +379,17 @@ class Kelly(Loss):
     Curvature used: ``h = w [m^2 s^2 (1-s)^2 / D^2 + |m| s (1-s) / D] >= |exact|`` (triangle
     inequality and ``|1 - 2s| <= 1``); it is the exact Gauss-Newton term plus a bound on the
     rest, so every row's Newton step is at most 1 in margin.
+
+    Kernel, finite for every ``r = log p`` of a finite ``p > 0`` in float32 and float64 (``m``
+    itself overflows float32 above ``p = 3.4e38``, and ``D = 1 + s m`` rounds to 0 when
+    ``p < 3e-8`` and ``s`` rounds to 1): with ``P = max(p, 1)``, the per-row constants
+    ``a = 1/P``, ``b = min(p, 1)`` and ``mu = m/P`` all lie in ``[-1, 1]``; with
+    ``e = exp(-f) = (1 - s) / s`` (``f`` clipped to 40),
+
+        ``q = s (1-s) P / D = e / ((1 + e)(a e + b))`` in ``[0, 1]``, ``u = q mu``,
+        ``grad = -w u``, ``hess = w (u^2 + |u|) = |grad| (1 + |u|)``.
+
+    The loss is ``-w logaddexp(log(1 - s), log s + r)``, also finite for any margin.
     """
 
     name = "kelly"
@@ -392,30 +402,35 @@ class Kelly(Loss):
         w = np.full(log_payoff.shape, 1.0 / scale)
         if sample_weight is not None:
             w = w * sample_weight
-        m = np.expm1(log_payoff.astype(np.float64))
-        return (w * m).astype(dtype), (w * np.abs(m)).astype(dtype), m.astype(dtype), w
+        r = log_payoff.astype(np.float64)
+        mu = np.copysign(np.expm1(-np.abs(r)), r)  # (p - 1) / max(p, 1)
+        a = np.exp(-np.maximum(r, 0.0))  # 1 / max(p, 1)
+        b = np.exp(np.minimum(r, 0.0))  # min(p, 1)
+        cast = [x.astype(dtype) for x in (-w * mu, np.abs(mu), a, b)]
+        return (*cast, w, r)
 
     def gradient_hessian_into(
         self, margin: NDArray[Any], coef: Coefficients, grad: NDArray[Any], hess: NDArray[Any]
     ) -> None:
-        wm, w_abs_m, m, _ = coef
-        s, one_minus_s = grad, hess
-        _sigmoid_pair(margin, s, one_minus_s)
-        q = np.multiply(s, one_minus_s)  # s (1 - s)
-        d = np.multiply(s, m)
-        np.add(d, 1.0, out=d)
-        np.divide(q, d, out=q)  # a = s (1 - s) / D
-        np.multiply(q, q, out=s)
-        np.multiply(s, m, out=hess)
-        np.multiply(hess, wm, out=hess)  # w m^2 a^2
-        np.multiply(q, w_abs_m, out=s)
-        np.add(hess, s, out=hess)  # + w |m| a
-        np.multiply(q, wm, out=grad)
-        np.negative(grad, out=grad)  # -w m a
+        neg_w_mu, abs_mu, a, b = coef[:4]
+        e = np.clip(margin, -_CLIP, _CLIP, out=grad, casting="same_kind")
+        np.negative(e, out=e)
+        np.exp(e, out=e)  # e = exp(-f) in [4e-18, 2e17]
+        q = np.multiply(e, a, out=hess)
+        np.add(q, b, out=q)  # a e + b > 0: b = 1 where a underflows, a = 1 where b does
+        d = np.add(e, 1.0)
+        np.multiply(q, d, out=q)
+        np.divide(e, q, out=q)  # q = s (1 - s) P / D
+        np.multiply(q, neg_w_mu, out=grad)  # -w u
+        np.multiply(q, abs_mu, out=d)
+        np.add(d, 1.0, out=d)  # 1 + |u|
+        np.abs(grad, out=hess)
+        np.multiply(hess, d, out=hess)  # w |u| (1 + |u|)
 
     def _loss(self, margin: NDArray[np.float64], coef: Coefficients) -> NDArray[np.float64]:
-        _, _, m, w = coef
-        return -w * np.log1p((0.5 + 0.5 * np.tanh(0.5 * margin)) * m)
+        w, r = coef[4], coef[5]
+        log_s, log_1ms = -np.logaddexp(0.0, -margin), -np.logaddexp(0.0, margin)
+        return -w * np.logaddexp(log_1ms, log_s + r)  # -w log((1 - s) + s p)
 
 
 #: Registered surrogates by name; ``get_loss(name, **params)`` builds one.

@@ -38,10 +38,14 @@ def log_wealth(log_payoff: ArrayLike, take: ArrayLike) -> float:
         take: boolean (or 0/1) decisions per row.
     """
     r = check_log_payoff(log_payoff)
+    if take is None:
+        raise ValueError("take is None: pass one boolean (or 0/1) decision per row")
     a = np.asarray(take)
+    if a.ndim != 1:
+        raise ValueError(f"take must be 1-D, one decision per row; got shape {a.shape}")
     check_same_length(log_payoff=r, take=a)
     if a.dtype != np.bool_:
-        if not np.isin(a, (0, 1)).all():
+        if a.dtype.kind not in "biuf" or not np.isin(a, (0, 1)).all():
             raise ValueError("take must hold booleans or 0/1 decisions")
         a = a.astype(bool)
     return _log_wealth(r, a)
@@ -70,12 +74,13 @@ def stake_log_wealth(log_payoff: ArrayLike, stake: ArrayLike) -> float:
 
 def _stake_log_wealth(r: NDArray[np.float64], b: NDArray[np.float64]) -> float:
     """:func:`stake_log_wealth` on checked input. Above ``log p = 700``, where ``expm1``
-    overflows, it is ``logaddexp(log(1 - b), log(b) + log p)``, finite for any ``p``."""
-    big = r > 700.0
-    out = np.log1p(b * np.expm1(np.minimum(r, 700.0)))
-    if big.any():
+    overflows, and below ``log p = -30``, where ``1 + b (p - 1)`` rounds to 0 at ``b = 1``,
+    it is ``logaddexp(log(1 - b), log(b) + log p)``, finite for any ``p``."""
+    far = (r > 700.0) | (r < -30.0)
+    out = np.log1p(b * np.expm1(np.clip(r, -30.0, 700.0)))
+    if far.any():
         with np.errstate(divide="ignore"):  # log(0) = -inf is exact: logaddexp absorbs it
-            out[big] = np.logaddexp(np.log1p(-b[big]), np.log(b[big]) + r[big])
+            out[far] = np.logaddexp(np.log1p(-b[far]), np.log(b[far]) + r[far])
     return float(out.sum())
 
 

@@ -25,6 +25,11 @@ Traps this handles or documents (see FACTS.md):
 - Early stopping guesses the direction from the metric name and would minimise log-wealth:
   pass ``maximize=True``.
 - ``predict`` returns raw margins (the model has no link), also after save/load.
+- These functions are for ``xgb.train``. The sklearn API (``xgboost.XGBRegressor``) calls
+  ``f(y_true, y_pred)``: they refuse it (use :class:`boostobj.XGBWealthClassifier`).
+- Under ``xgboost.dask.train`` each worker sees only its partition: :data:`objective` (its
+  scale from the data) refuses to run there; use ``boostobj.dask.xgboost_objective(scale=...)``
+  and ``boostobj.dask.xgboost_metric``.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _adapter
-from ._validation import check_same_length, check_sample_weight, log_payoff
+from ._validation import check_same_length, check_sample_weight, check_scale, log_payoff
 from .losses import Loss, get_loss
 
 if TYPE_CHECKING:
@@ -70,6 +75,23 @@ def _read(dtrain: xgb.DMatrix) -> tuple[NDArray[Any], NDArray[Any] | None]:
     return dtrain.get_label(), (weight if weight.size else None)
 
 
+_SKLEARN = "boostobj.XGBWealthClassifier, which trains on p with these functions"
+
+
+def _refuse_distributed(what: str, instead: str) -> None:
+    """Raise inside a distributed XGBoost run (``xgboost.dask``): a scale taken from the data
+    would be each worker's partition's, and the model would differ from one machine's."""
+    from xgboost import collective
+
+    if collective.is_distributed():
+        raise ValueError(
+            f"{what} with scale=None takes the weight scale from each DMatrix, which in a "
+            "distributed run (xgboost.dask) is each worker's partition: the model would "
+            f"differ from one machine's. Use {instead}(scale=boostobj.dask.weight_scale("
+            "client, p)), or boostobj.dask.fit_xgboost"
+        )
+
+
 def make_objective(
     loss: str | Loss = "logistic",
     *,
@@ -81,8 +103,9 @@ def make_objective(
 
     Args:
         loss: a name in :data:`boostobj.losses.LOSSES` or a :class:`~boostobj.losses.Loss`.
-        scale: weight scale, the divisor of ``|log p|``. ``None`` uses the training DMatrix's
-            own ``weight_scale``; pass the whole training set's scale under Dask.
+        scale: weight scale, the divisor of ``|log p|``, finite and ``> 0``. ``None`` uses
+            the training DMatrix's own ``weight_scale``, and refuses to run distributed
+            (``xgboost.dask``): use ``boostobj.dask.xgboost_objective(scale=...)`` there.
         device: ``"cpu"`` (numpy) or ``"cuda"``: compute on the GPU with cupy and return
             cupy arrays, which XGBoost with ``device="cuda"`` takes without a copy (it hands
             the margin over as host numpy either way). On an H200 this took 0.6 ms per 1M
@@ -91,14 +114,21 @@ def make_objective(
         n_threads: threads for the CPU kernel on data above 131,072 rows; ``None``: the CPUs
             this process may use. XGBoost's threads are idle while the objective runs.
 
-    The label and weights are read from ``dtrain`` on the first call and cached with it.
+    The label and weights are read from ``dtrain`` on the first call and cached with it
+    (until ``set_label``/``set_weight`` change them; see :func:`boostobj._adapter.data_token`).
+    The label must be ``log p`` of a finite ``p > 0``. Called as ``f(y_true, y_pred)`` by the
+    sklearn API it raises ``TypeError``.
     """
     loss_ = get_loss(loss)
+    scale = None if scale is None else check_scale(scale)
     cache = _adapter.DataCache()
     xp = _adapter.array_module(device)
     threads = _adapter.check_threads(n_threads)
 
     def objective(predt: NDArray[np.float32], dtrain: xgb.DMatrix) -> tuple[Any, Any]:
+        _adapter.check_data_object(dtrain, "an xgboost.DMatrix", _SKLEARN)
+        if scale is None:
+            _refuse_distributed("boostobj.xgboost.objective", "boostobj.dask.xgboost_objective")
         return _adapter.gradient_hessian(
             loss_, scale, cache, dtrain, predt, _read, xp, threads=threads
         )
@@ -121,11 +151,14 @@ def make_metric(
     Sample weights do not enter it. Early stopping on it needs ``maximize=True``.
     ``net_of_base_margin=True`` decides on ``margin - base_margin`` (the DMatrix's
     ``base_margin`` then holds each row's break-even margin; see ``payoff_columns``).
+    Under ``xgboost.dask`` it is each worker's own log-wealth, which XGBoost averages: use
+    ``boostobj.dask.xgboost_metric`` for the whole eval set's.
     """
     read = (lambda d: d.get_base_margin()) if net_of_base_margin else None
     metric_name, value = _adapter.policy_metric(threshold, stake, name, read)
 
     def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
+        _adapter.check_data_object(dmat, "an xgboost.DMatrix", _SKLEARN)
         return metric_name, value(predt, dmat)
 
     return metric
@@ -137,11 +170,16 @@ def make_loss_metric(
     """An XGBoost ``custom_metric=`` giving the mean surrogate loss (lower is better).
 
     A smoother early-stopping signal than log-wealth; stop with ``maximize=False``. Pass the
-    training ``scale`` so every eval set is scored on one scale.
+    training ``scale`` (finite, ``> 0``) so every eval set is scored on one scale; with
+    ``None`` it refuses to run distributed (use ``boostobj.dask.xgboost_loss_metric``).
     """
+    scale = None if scale is None else check_scale(scale)
     metric_name, value = _adapter.loss_metric(get_loss(loss), scale, name)
 
     def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
+        _adapter.check_data_object(dmat, "an xgboost.DMatrix", _SKLEARN)
+        if scale is None:
+            _refuse_distributed("make_loss_metric", "boostobj.dask.xgboost_loss_metric")
         return metric_name, value(predt, dmat)
 
     return metric

@@ -101,10 +101,17 @@ def test_derivatives_match_sympy(loss: Loss, rng):
             assert hess[i] >= abs(exact) * (1 - 1e-9)
 
 
+#: Payoffs at the ends of what ``log_payoff`` accepts: the float32 kernels must not overflow
+#: (``p - 1`` is inf in float32 above 3.4e38; ``1 + s (p - 1)`` rounds to 0 for tiny p).
+EXTREME_PAYOFFS = (5e-324, 1e-300, 1e-39, 1e-8, 1e8, 1e39, 1e300, 1.7e308)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_extreme_margins_are_finite_and_warning_free(loss: Loss, dtype):
-    margin = np.array([-1e4, -1e3, -50.0, -1e-8, 0.0, 1e-8, 50.0, 1e3, 1e4], dtype=dtype)
-    for r_value in (-0.5, 0.5, 0.0):
+    margin = np.array(
+        [-1e4, -1e3, -50.0, -20.0, -1e-8, 0.0, 1e-8, 20.0, 50.0, 1e3, 1e4], dtype=dtype
+    )
+    for r_value in (-0.5, 0.5, 0.0, *np.log(EXTREME_PAYOFFS)):
         r = np.full(margin.size, r_value)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -156,11 +163,12 @@ needs_compiled = pytest.mark.skipif(
 @pytest.mark.parametrize("case", ["logistic", "logistic-power0.5", "outcome"])
 def test_compiled_kernel_matches_numpy(case, rng, monkeypatch):
     """The fused C pass and numpy's nine passes compute one formula, to float32 rounding,
-    including p = 1 rows, zero sample weights, clipped margins and NaN."""
+    including p = 1 rows, extreme payoffs, zero sample weights, clipped margins and NaN."""
     loss = case_loss(case)
     n = 300_007  # not a multiple of any vector width
     r = rng.normal(0.0, 0.3, n)
     r[:50] = 0.0
+    r[50:58] = np.log(EXTREME_PAYOFFS)
     sw = rng.uniform(0.0, 3.0, n)
     sw[50:100] = 0.0
     margin = rng.normal(0.0, 5.0, n).astype(np.float32)
