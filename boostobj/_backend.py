@@ -3,14 +3,15 @@
 Everything booster-specific lives in one class per booster, next to its adapter
 (:class:`boostobj.xgboost.XGBoostBackend`, :class:`boostobj.lightgbm.LightGBMBackend`). The
 estimators, the tuner and the CLI only talk to :class:`Backend`; a new booster is a new backend
-class, a line in :data:`BACKENDS` and a thin estimator class in :mod:`boostobj.sklearn`.
+class, a line in :data:`BACKENDS` and a thin estimator class in :mod:`boostobj.sklearn`;
+:mod:`boostobj.dask` trains through :meth:`Backend.train_dask` the same way.
 
 The registry holds import paths, so looking a backend up imports its booster only then.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -19,12 +20,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
+    import dask.array as da
+    import distributed
     import optuna
 
     from ._validation import Rows
     from .losses import Loss
 
-__all__ = ["BACKENDS", "Backend", "TrainSpec", "Trained", "get_backend"]
+__all__ = ["BACKENDS", "Backend", "DaskRows", "TrainSpec", "Trained", "get_backend"]
 
 #: Booster name -> ``"module:Class"`` of its backend.
 BACKENDS: dict[str, str] = {
@@ -44,7 +47,8 @@ class TrainSpec:
         stop_on_loss: early stopping watches the mean surrogate loss (else log-wealth).
         n_estimators: most boosting rounds; ``early_stopping_rounds`` the patience on the last
             eval set (``None``: no early stopping).
-        n_threads: threads of the objective's kernel (``None``: all CPUs).
+        n_threads: threads of the objective's kernel (``None``: all CPUs); under Dask each
+            worker's objective uses that worker's CPUs, and this is ignored.
         verbose: print the booster's evaluation log.
         callbacks: extra booster callbacks, passed through.
     """
@@ -60,6 +64,29 @@ class TrainSpec:
     verbose: bool = False
     callbacks: list[Any] = field(default_factory=list)
 
+    @classmethod
+    def from_estimator(
+        cls, est: Any, scale: float, *, verbose: bool = False, callbacks: Sequence[Any] = ()
+    ) -> TrainSpec:
+        """The run a boostobj estimator's parameters ask for, at weight scale ``scale``
+        (raises on a bad ``early_stopping_metric``)."""
+        return cls(
+            params=est.booster_params(),
+            loss=est.get_loss(),
+            scale=scale,
+            threshold=est.threshold,
+            stop_on_loss=est._stop_on_loss(),
+            n_estimators=est.n_estimators,
+            early_stopping_rounds=est.early_stopping_rounds,
+            n_threads=est._kernel_threads(),
+            verbose=verbose,
+            callbacks=list(callbacks),
+        )
+
+    def stops_early(self, evals: Sized) -> bool:
+        """Whether early stopping runs: a patience and at least one eval set."""
+        return bool(len(evals) and self.early_stopping_rounds)
+
 
 @dataclass(frozen=True)
 class Trained:
@@ -68,6 +95,17 @@ class Trained:
     booster: Any
     n_rounds: int
     evals_result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DaskRows:
+    """Checked rows on a Dask cluster (:mod:`boostobj.dask` checks them): ``X`` a 2-D dask
+    array in one column chunk, ``log_p`` and ``weight`` (``None``: all 1) 1-D dask arrays in
+    ``X``'s row chunks. No base margins: ``payoff_columns`` is not supported under Dask."""
+
+    X: da.Array
+    log_p: da.Array
+    weight: da.Array | None = None
 
 
 #: ``base`` margins travel beside the rows: ``None`` or one start margin per row.
@@ -87,6 +125,14 @@ class Backend(Protocol):
         self, spec: TrainSpec, rows: Rows, base: Base, evals: list[tuple[Rows, Base]]
     ) -> Trained:
         """Train on ``rows`` (label ``log p``), early-stopped on the last of ``evals``."""
+        ...
+
+    def train_dask(
+        self, client: distributed.Client, spec: TrainSpec, rows: DaskRows, evals: list[DaskRows]
+    ) -> Trained:
+        """:meth:`train` on the cluster of ``client``; ``spec.scale`` is the whole training
+        set's. Trap: a custom metric runs per worker on its own rows, so early stopping and
+        ``evals_result`` must be made to see every worker's rows of the eval set."""
         ...
 
     def margin(self, booster: Any, X: NDArray[Any], base: Base) -> NDArray[Any]:

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     import optuna
     import xgboost as xgb
 
-    from ._backend import TrainSpec
+    from ._backend import DaskRows, TrainSpec
     from ._validation import Rows
 
 __all__ = [
@@ -185,8 +185,6 @@ class XGBoostBackend:
     def train(self, spec: TrainSpec, rows: Rows, base: Any, evals: list[tuple[Rows, Any]]) -> Any:
         import xgboost as xgb
 
-        from ._backend import Trained
-
         dtrain = xgb.DMatrix(rows.X, label=rows.log_p, weight=rows.weight, base_margin=base)
         dvals = [
             (xgb.DMatrix(ev.X, label=ev.log_p, base_margin=b), f"valid_{i}")
@@ -195,17 +193,16 @@ class XGBoostBackend:
         policy = make_metric(
             spec.threshold, stake=spec.loss.stake, net_of_base_margin=base is not None
         )
-        surrogate = make_loss_metric(spec.loss, scale=spec.scale)
-        # XGBoost early-stops on the last metric.
-        metrics = [policy, surrogate] if spec.stop_on_loss else [surrogate, policy]
         evals_result: dict[str, Any] = {}
-        stopping = bool(dvals and spec.early_stopping_rounds)
+        stopping = spec.stops_early(dvals)
         booster = xgb.train(
             spec.params,
             dtrain,
             num_boost_round=spec.n_estimators,
             obj=make_objective(spec.loss, scale=spec.scale, n_threads=spec.n_threads),
-            custom_metric=lambda predt, d: [m(predt, d) for m in metrics],
+            custom_metric=self._metrics(
+                spec, policy, make_loss_metric(spec.loss, scale=spec.scale)
+            ),
             evals=dvals,
             early_stopping_rounds=spec.early_stopping_rounds if stopping else None,
             maximize=not spec.stop_on_loss,
@@ -213,6 +210,57 @@ class XGBoostBackend:
             verbose_eval=spec.verbose,
             callbacks=list(spec.callbacks),
         )
+        return self._trained(booster, stopping, evals_result)
+
+    def train_dask(
+        self, client: Any, spec: TrainSpec, rows: DaskRows, evals: list[DaskRows]
+    ) -> Any:
+        """``xgboost.dask.train`` with :mod:`boostobj.dask`'s objective and metrics, which sum
+        over workers, so XGBoost's own early stopping sees the whole eval set. It has no
+        ``maximize``: the direction goes in through the ``EarlyStopping`` callback."""
+        from xgboost import dask as dxgb
+        from xgboost.callback import EarlyStopping
+
+        from .dask import xgboost_loss_metric, xgboost_metric, xgboost_objective
+
+        dtrain = dxgb.DaskDMatrix(client, rows.X, label=rows.log_p, weight=rows.weight)
+        dvals = [
+            (dxgb.DaskDMatrix(client, ev.X, label=ev.log_p), f"valid_{i}")
+            for i, ev in enumerate(evals)
+        ]
+        policy = xgboost_metric(spec.threshold, stake=spec.loss.stake)
+        stopping = spec.stops_early(dvals)
+        callbacks = list(spec.callbacks)
+        if stopping:
+            callbacks.append(
+                EarlyStopping(rounds=spec.early_stopping_rounds, maximize=not spec.stop_on_loss)
+            )
+        out = dxgb.train(
+            client,
+            spec.params,
+            dtrain,
+            num_boost_round=spec.n_estimators,
+            obj=xgboost_objective(spec.loss, scale=spec.scale),
+            custom_metric=self._metrics(
+                spec, policy, xgboost_loss_metric(spec.loss, scale=spec.scale)
+            ),
+            evals=dvals,
+            callbacks=callbacks or None,
+            verbose_eval=spec.verbose,
+        )
+        return self._trained(out["booster"], stopping, out["history"])
+
+    @staticmethod
+    def _metrics(spec: TrainSpec, policy: MetricFn, surrogate: MetricFn) -> Any:
+        """One ``custom_metric`` of both; XGBoost early-stops on the last one it returns."""
+        metrics = [policy, surrogate] if spec.stop_on_loss else [surrogate, policy]
+        return lambda predt, d: [m(predt, d) for m in metrics]
+
+    @staticmethod
+    def _trained(booster: Any, stopping: bool, evals_result: dict[str, Any]) -> Any:
+        """The result, the booster cut to its best round if early stopping ran."""
+        from ._backend import Trained
+
         if stopping:  # keep the trees up to the best round
             booster = booster[: booster.best_iteration + 1]
         return Trained(booster, booster.num_boosted_rounds(), evals_result)
