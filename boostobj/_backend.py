@@ -7,6 +7,8 @@ class, a line in :data:`BACKENDS` and a thin estimator class in :mod:`boostobj.s
 :mod:`boostobj.dask` trains through :meth:`Backend.train_dask` the same way.
 
 The registry holds import paths, so looking a backend up imports its booster only then.
+Below the registry: :func:`replay_early_stopping`, the booster-neutral half of Dask training
+for a booster whose custom metrics see only one worker's rows.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 from numpy.typing import NDArray
+
+from . import _adapter
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -169,3 +174,109 @@ def get_backend(name: str) -> Backend:
         module, cls = BACKENDS[name].split(":")
         _instances[name] = getattr(import_module(module), cls)()
     return _instances[name]
+
+
+# -- early stopping replayed after Dask training ---------------------------------------------
+
+
+class Labels:
+    """Stands in for a booster's data object where only ``log p`` is at hand (the metrics of
+    :mod:`boostobj._adapter` read ``get_label`` and ``get_weight``)."""
+
+    __slots__ = ("__weakref__", "_label")
+
+    def __init__(self, label: NDArray[Any]) -> None:
+        self._label = label
+
+    def get_label(self) -> NDArray[Any]:
+        return self._label
+
+    def get_weight(self) -> None:
+        return None
+
+
+#: ``step(X_block, k)``: the margin that round ``k`` (from 0) adds on the rows of ``X_block``.
+RoundStep = Callable[[NDArray[Any], int], NDArray[Any]]
+
+
+def _eval_curve(
+    step: RoundStep, X: da.Array, r: da.Array, n_rounds: int, metric: Callable[[Any, Any], float]
+) -> da.Array:
+    """Lazy metric of the whole eval set after each round 1..n_rounds (summed over blocks)."""
+    import dask.array as da
+
+    def block(xb: NDArray[Any], rb: NDArray[np.float64]) -> NDArray[np.float64]:
+        labels = Labels(rb[:, 0])
+        margin = np.zeros(xb.shape[0])
+        out = np.empty((1, n_rounds))
+        for k in range(n_rounds):
+            margin += step(xb, k)
+            out[0, k] = metric(margin, labels)
+        return out
+
+    parts = da.map_blocks(
+        block,
+        X,
+        r[:, None],
+        chunks=((1,) * X.numblocks[0], (n_rounds,)),
+        dtype=np.float64,
+        meta=np.empty((0, 0), np.float64),  # no call on empty blocks to infer it
+    )
+    return parts.sum(axis=0)
+
+
+def rounds_kept(curve: NDArray[np.float64], patience: int) -> tuple[int, int]:
+    """``(best round count, round count at which early stopping would stop)``, maximising:
+    the booster's rule (a round counts as better only if strictly above the best so far)."""
+    best, best_i = -np.inf, 0
+    for i, v in enumerate(curve):
+        if v > best:
+            best, best_i = v, i
+        elif i - best_i >= patience:
+            return best_i + 1, i + 1
+    return best_i + 1, len(curve)
+
+
+def replay_early_stopping(
+    client: distributed.Client,
+    spec: TrainSpec,
+    evals: list[DaskRows],
+    n_rounds: int,
+    step: RoundStep,
+) -> tuple[int | None, dict[str, Any]]:
+    """Early stopping after Dask training, for a booster whose custom metrics see only one
+    worker's rows (LightGBM): ``(rounds to keep, or None for all; evals_result)``.
+
+    Each eval set's log-wealth and mean surrogate loss (at ``spec.scale``) after rounds
+    1..n_rounds, over all its rows, in one dask compute. With ``spec.early_stopping_rounds``
+    the watched curve of the last eval set gives the rounds early stopping would have kept,
+    and the curves end where it would have stopped. The trees do not depend on the eval sets,
+    so the model is the same; the cost is training the rounds after the best.
+    """
+    if not evals:
+        return None, {}
+    policy_name, policy = _adapter.policy_metric(spec.threshold, spec.loss.stake, None)
+    loss_name, mean_loss = _adapter.loss_metric(spec.loss, spec.scale, None)
+
+    def loss_sum(margin: NDArray[np.float64], labels: Any) -> float:
+        return mean_loss(margin, labels) * margin.shape[0]
+
+    lazy = [
+        _eval_curve(step, ev.X, ev.log_p, n_rounds, metric)
+        for ev in evals
+        for metric in (policy, loss_sum)
+    ]
+    sums = [np.asarray(c, dtype=np.float64) for c in client.gather(client.compute(lazy))]
+    curves = [
+        {policy_name: sums[2 * i], loss_name: sums[2 * i + 1] / ev.X.shape[0]}
+        for i, ev in enumerate(evals)
+    ]
+    keep, stop = n_rounds, n_rounds
+    if spec.stops_early(evals):
+        last = curves[-1]
+        watch = -last[loss_name] if spec.stop_on_loss else last[policy_name]
+        keep, stop = rounds_kept(watch, spec.early_stopping_rounds)  # type: ignore[arg-type]
+    result = {
+        f"valid_{i}": {k: v[:stop].tolist() for k, v in c.items()} for i, c in enumerate(curves)
+    }
+    return (keep if keep < n_rounds else None), result

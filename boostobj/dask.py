@@ -62,7 +62,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _adapter
-from ._backend import DaskRows, TrainSpec, get_backend
+from ._backend import DaskRows, Labels, TrainSpec, get_backend
 from ._validation import check_sample_weight, log_payoff
 from .losses import Loss, get_loss
 from .metrics import margin_threshold
@@ -118,26 +118,9 @@ def xgboost_objective(
         loss: a name in :data:`boostobj.losses.LOSSES` or a :class:`~boostobj.losses.Loss`.
         scale: the whole training set's :func:`weight_scale`, the same on every worker.
     """
-    from .xgboost import make_objective
+    from .xgboost import XGBoostBackend
 
-    inner = make_objective(loss, scale=_check_scale(scale))
-
-    def objective(predt: NDArray[np.float32], dtrain: xgb.DMatrix) -> tuple[Any, Any]:
-        if predt.shape[0] == 0:  # a worker that holds no training rows
-            return np.empty(0, np.float32), np.empty(0, np.float32)
-        return inner(predt, dtrain)
-
-    objective.__doc__ = inner.__doc__
-    return objective
-
-
-def _allreduce_sum(value: float) -> float:
-    from xgboost import collective
-
-    if not collective.is_distributed():
-        return value
-    total = collective.allreduce(np.array([value], dtype=np.float64), collective.Op.SUM)
-    return float(total[0])
+    return XGBoostBackend.dask_objective(loss, _check_scale(scale))
 
 
 def xgboost_metric(
@@ -152,13 +135,9 @@ def xgboost_metric(
     so pass ``callbacks=[xgboost.callback.EarlyStopping(rounds=..., maximize=True)]``, not
     ``early_stopping_rounds`` (which would minimise a metric named ``log_wealth``).
     """
-    metric_name, value = _adapter.policy_metric(threshold, stake, name)
+    from .xgboost import XGBoostBackend
 
-    def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
-        local = value(predt, dmat) if predt.shape[0] else 0.0  # a worker without eval rows
-        return metric_name, _allreduce_sum(local)
-
-    return metric
+    return XGBoostBackend.dask_metric(threshold, stake, name)
 
 
 def xgboost_loss_metric(
@@ -167,16 +146,9 @@ def xgboost_loss_metric(
     """``custom_metric=`` for ``xgboost.dask.train``: mean surrogate loss of the *whole* eval
     set (sums and row counts are summed over workers). Lower is better; ``scale`` is the
     training set's."""
-    from .losses import get_loss
+    from .xgboost import XGBoostBackend
 
-    metric_name, value = _adapter.loss_metric(get_loss(loss), _check_scale(scale), name)
-
-    def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
-        n = predt.shape[0]
-        local = value(predt, dmat) * n if n else 0.0
-        return metric_name, _allreduce_sum(local) / _allreduce_sum(float(n))
-
-    return metric
+    return XGBoostBackend.dask_loss_metric(get_loss(loss), _check_scale(scale), name)
 
 
 def lightgbm_objective(loss: str | Loss = "logistic", *, scale: float) -> SklearnObjectiveFn:
@@ -189,31 +161,9 @@ def lightgbm_objective(loss: str | Loss = "logistic", *, scale: float) -> Sklear
     LightGBM's built-in objectives. ``scale`` is required: the whole training set's
     :func:`weight_scale`.
     """
-    loss_ = get_loss(loss)
-    c = _check_scale(scale)
+    from .lightgbm import LightGBMBackend
 
-    def objective(
-        y_true: NDArray[Any], y_pred: NDArray[np.float64], weight: NDArray[Any] | None
-    ) -> tuple[NDArray[Any], NDArray[Any]]:
-        return loss_.gradient_hessian(y_pred, y_true, weight, c)
-
-    objective.__doc__ = f"LightGBM sklearn-API objective: {loss_!r}, scale={c!r}."
-    return objective
-
-
-class _Labels:
-    """Stands in for a booster's data object where only ``log p`` is at hand."""
-
-    __slots__ = ("__weakref__", "_label")
-
-    def __init__(self, label: NDArray[Any]) -> None:
-        self._label = label
-
-    def get_label(self) -> NDArray[Any]:
-        return self._label
-
-    def get_weight(self) -> None:
-        return None
+    return LightGBMBackend.dask_objective(get_loss(loss), _check_scale(scale))
 
 
 def lightgbm_metric(
@@ -231,7 +181,7 @@ def lightgbm_metric(
     def metric(
         y_true: NDArray[Any], y_pred: NDArray[np.float64], weight: NDArray[Any] | None
     ) -> tuple[str, float, bool]:
-        return metric_name, value(y_pred, _Labels(y_true)), True
+        return metric_name, value(y_pred, Labels(y_true)), True
 
     return metric
 
@@ -430,8 +380,9 @@ def fit(
             ``max_depth`` / ``num_leaves``, ``params``, ...).
 
     The inputs are checked and the weight scale computed once over the whole training set,
-    in one dask ``compute``; the booster's backend (:meth:`~boostobj._backend.Backend.
-    train_dask`) then trains. The returned estimator is an ordinary single-machine one
+    in one dask ``compute``; then the booster's backend trains
+    (:meth:`~boostobj._backend.Backend.train_dask`). The returned estimator is an ordinary
+    single-machine one
     (``booster_``, ``scale_``, ``n_rounds_``, ``evals_result_``): predict, score, save and
     load work as usual; for dask inputs use :func:`decision_function`.
     """
@@ -476,95 +427,6 @@ def fit_lightgbm(client: distributed.Client, X: Any, p: Any, **kwargs: Any) -> L
     would have stopped.
     """
     return fit(client, X, p, booster="lightgbm", **kwargs)  # type: ignore[return-value]
-
-
-# -- early stopping after the fact -----------------------------------------------------------
-
-
-def _eval_curve(
-    step: Callable[[NDArray[Any], int], NDArray[Any]],
-    X: da.Array,
-    r: da.Array,
-    n_rounds: int,
-    metric: Callable[[Any, Any], float],
-) -> da.Array:
-    """Lazy metric of the whole eval set after each round 1..n_rounds (summed over blocks);
-    ``step(X_block, k)`` is the margin round ``k`` (from 0) adds."""
-    import dask.array as da
-
-    def block(xb: NDArray[Any], rb: NDArray[np.float64]) -> NDArray[np.float64]:
-        labels = _Labels(rb[:, 0])
-        margin = np.zeros(xb.shape[0])
-        out = np.empty((1, n_rounds))
-        for k in range(n_rounds):
-            margin += step(xb, k)
-            out[0, k] = metric(margin, labels)
-        return out
-
-    parts = da.map_blocks(
-        block,
-        X,
-        r[:, None],
-        chunks=((1,) * X.numblocks[0], (n_rounds,)),
-        dtype=np.float64,
-        meta=np.empty((0, 0), np.float64),  # no call on empty blocks to infer it
-    )
-    return parts.sum(axis=0)
-
-
-def _rounds_kept(curve: NDArray[np.float64], patience: int) -> tuple[int, int]:
-    """``(best round count, round count at which early stopping would stop)``, maximising."""
-    best, best_i = -np.inf, 0
-    for i, v in enumerate(curve):
-        if v > best:
-            best, best_i = v, i
-        elif i - best_i >= patience:
-            return best_i + 1, i + 1
-    return best_i + 1, len(curve)
-
-
-def _score_rounds(
-    client: distributed.Client,
-    spec: TrainSpec,
-    evals: list[DaskRows],
-    n_rounds: int,
-    step: Callable[[NDArray[Any], int], NDArray[Any]],
-) -> tuple[int | None, dict[str, Any]]:
-    """Early stopping replayed after training, for a booster whose custom metrics see only
-    one worker's rows (LightGBM): ``(rounds to keep or None for all, evals_result)``.
-
-    Each eval set's log-wealth and mean surrogate loss (at ``spec.scale``) after rounds
-    1..n_rounds, over all its rows, in one dask compute; ``step`` as in :func:`_eval_curve`.
-    With ``spec.early_stopping_rounds`` the watched curve of the last eval set gives the
-    rounds early stopping would have kept, and the curves end where it would have stopped.
-    """
-    if not evals:
-        return None, {}
-    policy_name, policy = _adapter.policy_metric(spec.threshold, spec.loss.stake, None)
-    loss_name, mean_loss = _adapter.loss_metric(spec.loss, spec.scale, None)
-
-    def loss_sum(margin: NDArray[np.float64], labels: Any) -> float:
-        return mean_loss(margin, labels) * margin.shape[0]
-
-    lazy = [
-        _eval_curve(step, ev.X, ev.log_p, n_rounds, metric)
-        for ev in evals
-        for metric in (policy, loss_sum)
-    ]
-    sums = [np.asarray(c, dtype=np.float64) for c in client.gather(client.compute(lazy))]
-    curves = [
-        {policy_name: sums[2 * i], loss_name: sums[2 * i + 1] / ev.X.shape[0]}
-        for i, ev in enumerate(evals)
-    ]
-    keep, stop = n_rounds, n_rounds
-    if spec.stops_early(evals):
-        last = curves[-1]
-        watch = -last[loss_name] if spec.stop_on_loss else last[policy_name]
-        keep, stop = _rounds_kept(watch, spec.early_stopping_rounds)  # type: ignore[arg-type]
-    result = {
-        f"valid_{i}": {k: v[:stop].tolist() for k, v in c.items()} for i, c in enumerate(curves)
-    }
-    return (keep if keep < n_rounds else None), result
 
 
 # -- prediction on dask inputs ---------------------------------------------------------------

@@ -211,21 +211,20 @@ class LightGBMBackend:
     ) -> Any:
         """``lightgbm.dask.DaskLGBMRegressor`` on ``y = log p`` (data-parallel, each worker's
         threads from its Dask ``nthreads``). Its custom metrics see one worker's rows, so the
-        eval sets are not given to LightGBM: :func:`boostobj.dask._score_rounds` scores them
-        after training over all rows and replays early stopping on those curves (the trees do
-        not depend on the eval sets; the cost is the rounds after the best)."""
+        eval sets are not given to LightGBM: :func:`boostobj._backend.replay_early_stopping`
+        scores them after training over all rows and replays early stopping on the curves."""
         import warnings
 
         from lightgbm.dask import DaskLGBMRegressor
 
-        from .dask import _score_rounds, lightgbm_objective
+        from ._backend import replay_early_stopping
 
         params = dict(spec.params)
         params.pop("num_threads", None)  # lightgbm.dask sets it from each worker's nthreads
         params.setdefault("metric", "None")
         model = DaskLGBMRegressor(
             client=client,
-            objective=lightgbm_objective(spec.loss, scale=spec.scale),
+            objective=self.dask_objective(spec.loss, spec.scale),
             n_estimators=spec.n_estimators,
             **params,
         )
@@ -237,8 +236,23 @@ class LightGBMBackend:
         def step(X: Any, k: int) -> Any:  # the margin round k adds
             return booster.predict(X, start_iteration=k, num_iteration=1, raw_score=True)
 
-        rounds, evals_result = _score_rounds(client, spec, evals, booster.current_iteration(), step)
+        rounds, evals_result = replay_early_stopping(
+            client, spec, evals, booster.current_iteration(), step
+        )
         return self._trained(booster, rounds, evals_result)
+
+    @staticmethod
+    def dask_objective(loss: Loss, scale: float) -> Any:
+        """``objective=`` of the sklearn API, ``f(y_true, y_pred, weight)`` on ``y = log p``,
+        at a fixed ``scale`` (the whole training set's): float64 gradients and hessians."""
+
+        def objective(
+            y_true: NDArray[Any], y_pred: NDArray[np.float64], weight: NDArray[Any] | None
+        ) -> tuple[NDArray[Any], NDArray[Any]]:
+            return loss.gradient_hessian(y_pred, y_true, weight, scale)
+
+        objective.__doc__ = f"LightGBM sklearn-API objective: {loss!r}, scale={scale!r}."
+        return objective
 
     @staticmethod
     def _trained(booster: Any, rounds: int | None, evals_result: dict[str, Any]) -> Any:

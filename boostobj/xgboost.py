@@ -221,14 +221,12 @@ class XGBoostBackend:
         from xgboost import dask as dxgb
         from xgboost.callback import EarlyStopping
 
-        from .dask import xgboost_loss_metric, xgboost_metric, xgboost_objective
-
         dtrain = dxgb.DaskDMatrix(client, rows.X, label=rows.log_p, weight=rows.weight)
         dvals = [
             (dxgb.DaskDMatrix(client, ev.X, label=ev.log_p), f"valid_{i}")
             for i, ev in enumerate(evals)
         ]
-        policy = xgboost_metric(spec.threshold, stake=spec.loss.stake)
+        policy = self.dask_metric(spec.threshold, spec.loss.stake)
         stopping = spec.stops_early(dvals)
         callbacks = list(spec.callbacks)
         if stopping:
@@ -240,15 +238,64 @@ class XGBoostBackend:
             spec.params,
             dtrain,
             num_boost_round=spec.n_estimators,
-            obj=xgboost_objective(spec.loss, scale=spec.scale),
-            custom_metric=self._metrics(
-                spec, policy, xgboost_loss_metric(spec.loss, scale=spec.scale)
-            ),
+            obj=self.dask_objective(spec.loss, spec.scale),
+            custom_metric=self._metrics(spec, policy, self.dask_loss_metric(spec.loss, spec.scale)),
             evals=dvals,
             callbacks=callbacks or None,
             verbose_eval=spec.verbose,
         )
         return self._trained(out["booster"], stopping, out["history"])
+
+    # -- objective and metrics of xgboost.dask (boostobj.dask's public ones call these) ------
+
+    @staticmethod
+    def dask_objective(loss: str | Loss, scale: float) -> ObjectiveFn:
+        """:func:`make_objective` at a fixed ``scale`` (the whole training set's, never one
+        partition's), which also accepts a worker's empty partition."""
+        inner = make_objective(loss, scale=scale)
+
+        def objective(predt: NDArray[np.float32], dtrain: xgb.DMatrix) -> tuple[Any, Any]:
+            if predt.shape[0] == 0:  # a worker that holds no training rows
+                return np.empty(0, np.float32), np.empty(0, np.float32)
+            return inner(predt, dtrain)
+
+        objective.__doc__ = inner.__doc__
+        return objective
+
+    @staticmethod
+    def _allreduce_sum(value: float) -> float:
+        """``value`` summed over the workers of a distributed run (else itself)."""
+        from xgboost import collective
+
+        if not collective.is_distributed():
+            return value
+        total = collective.allreduce(np.array([value], dtype=np.float64), collective.Op.SUM)
+        return float(total[0])
+
+    @staticmethod
+    def dask_metric(threshold: float, stake: bool, name: str | None = None) -> MetricFn:
+        """Log-wealth of the whole eval set: each worker's, summed over workers (XGBoost then
+        averages the identical sums)."""
+        metric_name, value = _adapter.policy_metric(threshold, stake, name)
+
+        def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
+            local = value(predt, dmat) if predt.shape[0] else 0.0  # a worker without eval rows
+            return metric_name, XGBoostBackend._allreduce_sum(local)
+
+        return metric
+
+    @staticmethod
+    def dask_loss_metric(loss: Loss, scale: float, name: str | None = None) -> MetricFn:
+        """Mean surrogate loss of the whole eval set: sums and row counts over workers."""
+        metric_name, value = _adapter.loss_metric(loss, scale, name)
+
+        def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
+            n = predt.shape[0]
+            local = value(predt, dmat) * n if n else 0.0
+            total = XGBoostBackend._allreduce_sum
+            return metric_name, total(local) / total(float(n))
+
+        return metric
 
     @staticmethod
     def _metrics(spec: TrainSpec, policy: MetricFn, surrogate: MetricFn) -> Any:

@@ -12,7 +12,14 @@ import optuna
 import pytest
 
 from boostobj import Rows, log_wealth, make_betting_market
-from boostobj._backend import BACKENDS, DaskRows, Trained, TrainSpec, get_backend
+from boostobj._backend import (
+    BACKENDS,
+    DaskRows,
+    Trained,
+    TrainSpec,
+    get_backend,
+    rounds_kept,
+)
 from boostobj.losses import get_loss
 from boostobj.sklearn import ESTIMATORS
 
@@ -97,6 +104,11 @@ def test_search_space_default_point_and_estimator(name: str) -> None:
     assert est.learning_rate == point["learning_rate"]
     sampled = backend.search_space(optuna.create_study().ask())
     assert set(sampled) == set(point)
+
+
+def test_rounds_kept_follows_the_boosters_rule() -> None:
+    assert rounds_kept(np.array([1.0, 3.0, 2.0, 3.0, 2.5, 1.0]), 2) == (2, 4)
+    assert rounds_kept(np.array([1.0, 2.0, 3.0]), 5) == (3, 3)
 
 
 # -- Dask training: the same contract on a cluster ---------------------------------------------
