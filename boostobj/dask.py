@@ -45,7 +45,9 @@ Traps (see FACTS.md):
 - LightGBM's network is one per process: run ``lightgbm.dask`` on worker *processes*
   (``LocalCluster(processes=True)``, the default); threaded workers trained other models.
 - Distributed quantile sketches cut continuous features differently from one machine, so a
-  Dask model matches a single-machine one exactly only on discretised features.
+  Dask XGBoost model matches a single-machine one exactly only on discretised features. A
+  Dask LightGBM model (data-parallel) can differ from one machine's even there, with its
+  built-in objectives too (seen on weighted rows from about the fourth tree).
 - ``X`` is computed twice (once for the checks, once to train): ``persist`` it first when it
   is costly to compute.
 

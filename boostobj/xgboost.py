@@ -215,9 +215,10 @@ class XGBoostBackend:
     def train_dask(
         self, client: Any, spec: TrainSpec, rows: DaskRows, evals: list[DaskRows]
     ) -> Any:
-        """``xgboost.dask.train`` with :mod:`boostobj.dask`'s objective and metrics, which sum
-        over workers, so XGBoost's own early stopping sees the whole eval set. It has no
-        ``maximize``: the direction goes in through the ``EarlyStopping`` callback."""
+        """``xgboost.dask.train`` with :meth:`dask_objective` and metrics summed over workers
+        (:meth:`dask_metric`, :meth:`dask_loss_metric`), so XGBoost's own early stopping sees
+        the whole eval set. It has no ``maximize``: the ``EarlyStopping`` callback carries the
+        direction."""
         from xgboost import dask as dxgb
         from xgboost.callback import EarlyStopping
 
