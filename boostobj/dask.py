@@ -10,9 +10,11 @@ The minimal call::
     model.predict(X_test)  # a fitted XGBWealthClassifier: predict/score/save/load as usual
 
 ``X`` may be a dask array or dask DataFrame (numpy and pandas are wrapped), ``p`` the payoff
-multipliers as a dask array or Series. :func:`fit_xgboost` and :func:`fit_lightgbm` check the
-inputs, compute the weight scale and the checks in one dask ``compute``, then train with
-``xgboost.dask.train`` or ``lightgbm.dask.DaskLGBMRegressor``.
+multipliers as a dask array or Series. :func:`fit` (``booster="xgboost"`` or ``"lightgbm"``;
+:func:`fit_xgboost` and :func:`fit_lightgbm` name one) checks the inputs and computes the
+weight scale in one dask ``compute``, then the booster's backend trains
+(:meth:`boostobj._backend.Backend.train_dask`: ``xgboost.dask.train`` or
+``lightgbm.dask.DaskLGBMRegressor``). Nothing here depends on which booster it is.
 
 Lower-level pieces, for your own ``xgboost.dask`` / ``lightgbm.dask`` calls:
 
@@ -43,7 +45,9 @@ Traps (see FACTS.md):
 - LightGBM's network is one per process: run ``lightgbm.dask`` on worker *processes*
   (``LocalCluster(processes=True)``, the default); threaded workers trained other models.
 - Distributed quantile sketches cut continuous features differently from one machine, so a
-  Dask model matches a single-machine one exactly only on discretised features.
+  Dask XGBoost model matches a single-machine one exactly only on discretised features. A
+  Dask LightGBM model (data-parallel) can differ from one machine's even there, with its
+  built-in objectives too (seen on weighted rows from about the fourth tree).
 - ``X`` is computed twice (once for the checks, once to train): ``persist`` it first when it
   is costly to compute.
 
@@ -52,14 +56,15 @@ This module imports dask, distributed, xgboost and lightgbm lazily, inside the f
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import _adapter
+from ._backend import DaskRows, Labels, TrainSpec, get_backend
 from ._validation import check_sample_weight, log_payoff
 from .losses import Loss, get_loss
 from .metrics import margin_threshold
@@ -73,6 +78,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "decision_function",
+    "fit",
     "fit_lightgbm",
     "fit_xgboost",
     "lightgbm_metric",
@@ -114,26 +120,9 @@ def xgboost_objective(
         loss: a name in :data:`boostobj.losses.LOSSES` or a :class:`~boostobj.losses.Loss`.
         scale: the whole training set's :func:`weight_scale`, the same on every worker.
     """
-    from .xgboost import make_objective
+    from .xgboost import XGBoostBackend
 
-    inner = make_objective(loss, scale=_check_scale(scale))
-
-    def objective(predt: NDArray[np.float32], dtrain: xgb.DMatrix) -> tuple[Any, Any]:
-        if predt.shape[0] == 0:  # a worker that holds no training rows
-            return np.empty(0, np.float32), np.empty(0, np.float32)
-        return inner(predt, dtrain)
-
-    objective.__doc__ = inner.__doc__
-    return objective
-
-
-def _allreduce_sum(value: float) -> float:
-    from xgboost import collective
-
-    if not collective.is_distributed():
-        return value
-    total = collective.allreduce(np.array([value], dtype=np.float64), collective.Op.SUM)
-    return float(total[0])
+    return XGBoostBackend.dask_objective(loss, _check_scale(scale))
 
 
 def xgboost_metric(
@@ -148,13 +137,9 @@ def xgboost_metric(
     so pass ``callbacks=[xgboost.callback.EarlyStopping(rounds=..., maximize=True)]``, not
     ``early_stopping_rounds`` (which would minimise a metric named ``log_wealth``).
     """
-    metric_name, value = _adapter.policy_metric(threshold, stake, name)
+    from .xgboost import XGBoostBackend
 
-    def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
-        local = value(predt, dmat) if predt.shape[0] else 0.0  # a worker without eval rows
-        return metric_name, _allreduce_sum(local)
-
-    return metric
+    return XGBoostBackend.dask_metric(threshold, stake, name)
 
 
 def xgboost_loss_metric(
@@ -163,16 +148,9 @@ def xgboost_loss_metric(
     """``custom_metric=`` for ``xgboost.dask.train``: mean surrogate loss of the *whole* eval
     set (sums and row counts are summed over workers). Lower is better; ``scale`` is the
     training set's."""
-    from .losses import get_loss
+    from .xgboost import XGBoostBackend
 
-    metric_name, value = _adapter.loss_metric(get_loss(loss), _check_scale(scale), name)
-
-    def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
-        n = predt.shape[0]
-        local = value(predt, dmat) * n if n else 0.0
-        return metric_name, _allreduce_sum(local) / _allreduce_sum(float(n))
-
-    return metric
+    return XGBoostBackend.dask_loss_metric(get_loss(loss), _check_scale(scale), name)
 
 
 def lightgbm_objective(loss: str | Loss = "logistic", *, scale: float) -> SklearnObjectiveFn:
@@ -185,31 +163,9 @@ def lightgbm_objective(loss: str | Loss = "logistic", *, scale: float) -> Sklear
     LightGBM's built-in objectives. ``scale`` is required: the whole training set's
     :func:`weight_scale`.
     """
-    loss_ = get_loss(loss)
-    c = _check_scale(scale)
+    from .lightgbm import LightGBMBackend
 
-    def objective(
-        y_true: NDArray[Any], y_pred: NDArray[np.float64], weight: NDArray[Any] | None
-    ) -> tuple[NDArray[Any], NDArray[Any]]:
-        return loss_.gradient_hessian(y_pred, y_true, weight, c)
-
-    objective.__doc__ = f"LightGBM sklearn-API objective: {loss_!r}, scale={c!r}."
-    return objective
-
-
-class _Labels:
-    """Stands in for a booster's data object where only ``log p`` is at hand."""
-
-    __slots__ = ("__weakref__", "_label")
-
-    def __init__(self, label: NDArray[Any]) -> None:
-        self._label = label
-
-    def get_label(self) -> NDArray[Any]:
-        return self._label
-
-    def get_weight(self) -> None:
-        return None
+    return LightGBMBackend.dask_objective(get_loss(loss), _check_scale(scale))
 
 
 def lightgbm_metric(
@@ -227,7 +183,7 @@ def lightgbm_metric(
     def metric(
         y_true: NDArray[Any], y_pred: NDArray[np.float64], weight: NDArray[Any] | None
     ) -> tuple[str, float, bool]:
-        return metric_name, value(y_pred, _Labels(y_true)), True
+        return metric_name, value(y_pred, Labels(y_true)), True
 
     return metric
 
@@ -301,20 +257,14 @@ def _raise_in_block(
     raise AssertionError(f"{name}: block {k} should have failed its check")  # pragma: no cover
 
 
+@dataclass(frozen=True)
 class _Prepared:
-    """Checked lazy inputs: features, ``log p``, sample weights, eval sets, the scale."""
+    """Checked lazy inputs: the training rows, the eval sets, the weight scale, the names."""
 
-    def __init__(
-        self,
-        X: da.Array,
-        r: da.Array,
-        sw: da.Array | None,
-        evals: list[tuple[da.Array, da.Array]],
-        scale: float,
-        feature_names: NDArray[Any] | None,
-    ) -> None:
-        self.X, self.r, self.sw, self.evals, self.scale = X, r, sw, evals, scale
-        self.feature_names = feature_names
+    rows: DaskRows
+    evals: list[DaskRows]
+    scale: float
+    feature_names: NDArray[Any] | None
 
 
 def _inf(X: da.Array) -> da.Array:
@@ -372,7 +322,7 @@ def _prepare(
         checks += [(pv_d, log_payoff, f"eval_set[{i}] p")]
         checks += [(Xv_d, check_features, f"eval_set[{i}] X")]
         bads += [bad_pv, _inf(Xv_d)]
-        evals.append((Xv_d, rv))
+        evals.append(DaskRows(Xv_d, rv))
 
     counts, total_v, mass_v = client.gather(
         client.compute([[_bad_per_block(b) for b in bads], total, mass])
@@ -386,7 +336,7 @@ def _prepare(
             "every training weight is zero: all payoffs are 1 (or carry zero "
             "sample_weight), so there is nothing to learn"
         )
-    return _Prepared(Xd, r, swd, evals, total_f / mass_f, names)
+    return _Prepared(DaskRows(Xd, r, swd), evals, total_f / mass_f, names)
 
 
 def weight_scale(
@@ -405,212 +355,80 @@ def weight_scale(
     return _prepare(client, pd_[:, None], pd_, sample_weight, None, get_loss(loss)).scale
 
 
-def _check_supported(est: Any) -> None:
-    if getattr(est, "payoff_columns", None) is not None:
-        raise NotImplementedError(
-            "payoff_columns (a per-row base margin) is not supported by boostobj.dask yet"
-        )
-
-
-def _fill(est: Any, prep: _Prepared, booster: Any, n_rounds: int) -> None:
-    est.booster_ = booster
-    est.scale_ = prep.scale
-    est.n_rounds_ = int(n_rounds)
-    est.n_features_in_ = int(prep.X.shape[1])
-    est.feature_names_in_ = prep.feature_names
-    est.classes_ = np.array([0, 1])
-
-
-# -- XGBoost ---------------------------------------------------------------------------------
-
-
-def fit_xgboost(
+def fit(
     client: distributed.Client,
     X: Any,
     p: Any,
     *,
+    booster: str = "xgboost",
     sample_weight: Any = None,
     eval_set: Sequence[tuple[Any, Any]] | None = None,
     threshold: float = 0.5,
     **estimator_kwargs: Any,
-) -> XGBWealthClassifier:
-    """Train with ``xgboost.dask.train`` and return a fitted :class:`~boostobj.XGBWealthClassifier`.
+) -> XGBWealthClassifier | LGBMWealthClassifier:
+    """Train on the cluster and return a fitted single-machine boostobj estimator.
 
     Args:
         client: a ``distributed.Client``.
         X: features, a dask array or DataFrame (numpy / pandas are wrapped). NaN = missing.
         p: payoff multipliers, finite and > 0, one per row of ``X``.
+        booster: a name in :data:`boostobj._backend.BACKENDS` (``"xgboost"``, ``"lightgbm"``).
         sample_weight: optional weights, multiplied into ``|log p|``.
         eval_set: ``[(X_valid, p_valid), ...]``; early stopping (if ``early_stopping_rounds``)
             watches the last one, as ``early_stopping_metric`` says: its mean surrogate loss
             (default) or its log-wealth, either computed over all workers' rows.
         threshold: probability cut of ``predict``; 0.5 is the Bayes decision.
-        **estimator_kwargs: :class:`~boostobj.XGBWealthClassifier` parameters (``n_estimators``,
-            ``max_depth``, ``params``, ...).
+        **estimator_kwargs: parameters of the booster's estimator (``n_estimators``,
+            ``max_depth`` / ``num_leaves``, ``params``, ...).
 
-    The weight scale is computed once over the whole training set. The returned estimator is
-    an ordinary single-machine one (``booster_``, ``scale_``, ``n_rounds_``, ...): predict,
-    score, save and load work as usual; for dask inputs use :func:`decision_function`.
+    The inputs are checked and the weight scale computed once over the whole training set,
+    in one dask ``compute``; then the booster's backend trains
+    (:meth:`~boostobj._backend.Backend.train_dask`). The returned estimator is an ordinary
+    single-machine one
+    (``booster_``, ``scale_``, ``n_rounds_``, ``evals_result_``): predict, score, save and
+    load work as usual; for dask inputs use :func:`decision_function`.
     """
-    from xgboost import dask as dxgb
-    from xgboost.callback import EarlyStopping
+    from .sklearn import ESTIMATORS
 
-    from .sklearn import XGBWealthClassifier
-
-    est = XGBWealthClassifier(threshold=threshold, **estimator_kwargs)
-    _check_supported(est)
+    get_backend(booster)  # a clear error for an unknown name
+    est = ESTIMATORS[booster](threshold=threshold, **estimator_kwargs)
+    if est.payoff_columns is not None:
+        raise NotImplementedError(
+            "payoff_columns (a per-row base margin) is not supported by boostobj.dask yet"
+        )
     loss = est.get_loss()
-    margin_threshold(est.threshold)
+    margin_threshold(est.threshold)  # validate before any compute
+    est._stop_on_loss()  # validates early_stopping_metric
     prep = _prepare(client, X, p, sample_weight, eval_set, loss)
-    dtrain = dxgb.DaskDMatrix(client, prep.X, label=prep.r, weight=prep.sw)
-    evals = [
-        (dxgb.DaskDMatrix(client, Xv, label=rv), f"valid_{i}")
-        for i, (Xv, rv) in enumerate(prep.evals)
-    ]
-    use_es = bool(evals and est.early_stopping_rounds)
-    on_loss = est._stop_on_loss()
-    policy = xgboost_metric(est.threshold, stake=loss.stake)
-    surrogate = xgboost_loss_metric(loss, scale=prep.scale)
-    metrics = [policy, surrogate] if on_loss else [surrogate, policy]  # the last one stops
-    # xgboost.dask.train has no ``maximize``: pass the direction through the callback.
-    stop = (
-        [EarlyStopping(rounds=est.early_stopping_rounds, maximize=not on_loss)] if use_es else None
-    )
-    out = dxgb.train(
-        client,
-        est.booster_params(),
-        dtrain,
-        num_boost_round=est.n_estimators,
-        obj=xgboost_objective(loss, scale=prep.scale),
-        custom_metric=lambda predt, dmat: [m(predt, dmat) for m in metrics],
-        evals=evals,
-        callbacks=stop,
-        verbose_eval=False,
-    )
-    booster: xgb.Booster = out["booster"]
-    if use_es:  # keep the trees up to the best round
-        booster = booster[: booster.best_iteration + 1]
-    _fill(est, prep, booster, booster.num_boosted_rounds())
-    est.evals_result_ = out["history"]
+    spec = TrainSpec.from_estimator(est, prep.scale)
+    trained = est.backend.train_dask(client, spec, prep.rows, prep.evals)
+    est.booster_, est.n_rounds_ = trained.booster, int(trained.n_rounds)
+    est.evals_result_ = trained.evals_result
+    est.scale_ = prep.scale
+    est.n_features_in_ = int(prep.rows.X.shape[1])
+    est.feature_names_in_ = prep.feature_names
+    est.classes_ = np.array([0, 1])
     return est
 
 
-# -- LightGBM --------------------------------------------------------------------------------
+def fit_xgboost(client: distributed.Client, X: Any, p: Any, **kwargs: Any) -> XGBWealthClassifier:
+    """:func:`fit` with ``booster="xgboost"``: ``xgboost.dask.train``, a fitted
+    :class:`~boostobj.XGBWealthClassifier` back. Early stopping is XGBoost's own, on
+    metrics summed over workers, in the direction of ``early_stopping_metric``."""
+    return fit(client, X, p, booster="xgboost", **kwargs)  # type: ignore[return-value]
 
 
-def _eval_curve(
-    booster: Any, X: da.Array, r: da.Array, n_rounds: int, metric: Callable[[Any, Any], float]
-) -> da.Array:
-    """Lazy metric of the whole eval set after each round 1..n_rounds (summed over blocks)."""
-    import dask.array as da
+def fit_lightgbm(client: distributed.Client, X: Any, p: Any, **kwargs: Any) -> LGBMWealthClassifier:
+    """:func:`fit` with ``booster="lightgbm"``: ``lightgbm.dask.DaskLGBMRegressor`` on
+    ``y = log p``, a fitted :class:`~boostobj.LGBMWealthClassifier` back.
 
-    def block(xb: NDArray[Any], rb: NDArray[np.float64]) -> NDArray[np.float64]:
-        labels = _Labels(rb[:, 0])
-        margin = np.zeros(xb.shape[0])
-        out = np.empty((1, n_rounds))
-        for k in range(n_rounds):
-            margin += booster.predict(xb, start_iteration=k, num_iteration=1, raw_score=True)
-            out[0, k] = metric(margin, labels)
-        return out
-
-    parts = da.map_blocks(
-        block,
-        X,
-        r[:, None],
-        chunks=((1,) * X.numblocks[0], (n_rounds,)),
-        dtype=np.float64,
-        meta=np.empty((0, 0), np.float64),  # no call on empty blocks to infer it
-    )
-    return parts.sum(axis=0)
-
-
-def _rounds_kept(curve: NDArray[np.float64], patience: int) -> tuple[int, int]:
-    """``(best round count, round count at which early stopping would stop)``, maximising."""
-    best, best_i = -np.inf, 0
-    for i, v in enumerate(curve):
-        if v > best:
-            best, best_i = v, i
-        elif i - best_i >= patience:
-            return best_i + 1, i + 1
-    return best_i + 1, len(curve)
-
-
-def fit_lightgbm(
-    client: distributed.Client,
-    X: Any,
-    p: Any,
-    *,
-    sample_weight: Any = None,
-    eval_set: Sequence[tuple[Any, Any]] | None = None,
-    threshold: float = 0.5,
-    **estimator_kwargs: Any,
-) -> LGBMWealthClassifier:
-    """Train with ``lightgbm.dask.DaskLGBMRegressor`` on ``y = log p`` and return a fitted
-    :class:`~boostobj.LGBMWealthClassifier`.
-
-    Arguments as :func:`fit_xgboost`. LightGBM evaluates custom metrics per worker on local
-    rows, so ``eval_set`` is not given to LightGBM: after training, the log-wealth of each
-    eval set is computed per round over all its rows, and with ``early_stopping_rounds`` the
-    model keeps the rounds LightGBM's early stopping on the last eval set would have kept.
-    ``evals_result_`` holds those curves, up to where early stopping would have stopped.
-    The model uses LightGBM's distributed (data-parallel) training, one Dask worker per
-    machine; each worker's threads come from its Dask ``nthreads``.
+    LightGBM evaluates custom metrics per worker on local rows, so ``eval_set`` is not given
+    to LightGBM: after training, each eval set is scored per round over all its rows, and with
+    ``early_stopping_rounds`` the model keeps the rounds LightGBM's early stopping on the last
+    eval set would have kept. ``evals_result_`` holds those curves, up to where early stopping
+    would have stopped.
     """
-    from lightgbm.dask import DaskLGBMRegressor
-
-    from .sklearn import LGBMWealthClassifier
-
-    est = LGBMWealthClassifier(threshold=threshold, **estimator_kwargs)
-    _check_supported(est)
-    loss = est.get_loss()
-    prep = _prepare(client, X, p, sample_weight, eval_set, loss)
-    policy_name, policy = _adapter.policy_metric(est.threshold, loss.stake, None)
-    loss_name, mean_loss = _adapter.loss_metric(loss, prep.scale, None)
-
-    def loss_sum(margin: NDArray[np.float64], labels: Any) -> float:
-        return mean_loss(margin, labels) * margin.shape[0]
-
-    params = est.booster_params()
-    params.pop("num_threads", None)  # lightgbm.dask sets it from each worker's nthreads
-    params.setdefault("metric", "None")
-    model = DaskLGBMRegressor(
-        client=client,
-        objective=lightgbm_objective(loss, scale=prep.scale),
-        n_estimators=est.n_estimators,
-        **params,
-    )
-    with warnings.catch_warnings():  # n_jobs is always in the params, and always dropped
-        warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning)
-        model.fit(prep.X, prep.r, sample_weight=prep.sw)
-    booster = model.booster_
-    n_rounds = booster.current_iteration()
-    est.evals_result_ = {}
-    if prep.evals:
-        lazy = [
-            _eval_curve(booster, Xv, rv, n_rounds, metric)
-            for Xv, rv in prep.evals
-            for metric in (policy, loss_sum)
-        ]
-        sums = [np.asarray(c, dtype=np.float64) for c in client.gather(client.compute(lazy))]
-        curves = [
-            {policy_name: sums[2 * i], loss_name: sums[2 * i + 1] / Xv.shape[0]}
-            for i, (Xv, _) in enumerate(prep.evals)
-        ]
-        keep, stop = n_rounds, n_rounds
-        if est.early_stopping_rounds:
-            last = curves[-1]
-            watch = -last[loss_name] if est._stop_on_loss() else last[policy_name]
-            keep, stop = _rounds_kept(watch, est.early_stopping_rounds)
-        est.evals_result_ = {
-            f"valid_{i}": {k: v[:stop].tolist() for k, v in c.items()} for i, c in enumerate(curves)
-        }
-        if keep < n_rounds:
-            import lightgbm as lgb
-
-            booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=keep))
-            n_rounds = booster.current_iteration()
-    _fill(est, prep, booster, n_rounds)
-    return est
+    return fit(client, X, p, booster="lightgbm", **kwargs)  # type: ignore[return-value]
 
 
 # -- prediction on dask inputs ---------------------------------------------------------------

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     import lightgbm as lgb
     import optuna
 
-    from ._backend import TrainSpec
+    from ._backend import DaskRows, TrainSpec
     from ._validation import Rows
 
 __all__ = [
@@ -200,8 +200,6 @@ class LightGBMBackend:
     def train(self, spec: TrainSpec, rows: Rows, base: Any, evals: list[tuple[Rows, Any]]) -> Any:
         import lightgbm as lgb
 
-        from ._backend import Trained
-
         dtrain = lgb.Dataset(rows.X, label=rows.log_p, weight=rows.weight, init_score=base)
         dvals = [
             lgb.Dataset(ev.X, label=ev.log_p, init_score=b, reference=dtrain) for ev, b in evals
@@ -210,7 +208,7 @@ class LightGBMBackend:
         callbacks = [lgb.record_evaluation(evals_result), *spec.callbacks]
         if spec.verbose:
             callbacks.append(lgb.log_evaluation(1))
-        stopping = bool(dvals and spec.early_stopping_rounds)
+        stopping = spec.stops_early(dvals)
         if stopping:  # on the first metric of feval only
             callbacks.append(
                 lgb.early_stopping(
@@ -232,10 +230,66 @@ class LightGBMBackend:
             feval=metrics,
             callbacks=callbacks,
         )
-        if stopping:  # keep the trees up to the best round (best_iteration counts from 1)
-            booster = lgb.Booster(
-                model_str=booster.model_to_string(num_iteration=booster.best_iteration)
-            )
+        # keep the trees up to the best round (best_iteration counts from 1)
+        return self._trained(booster, booster.best_iteration if stopping else None, evals_result)
+
+    def train_dask(
+        self, client: Any, spec: TrainSpec, rows: DaskRows, evals: list[DaskRows]
+    ) -> Any:
+        """``lightgbm.dask.DaskLGBMRegressor`` on ``y = log p`` (data-parallel, each worker's
+        threads from its Dask ``nthreads``). Its custom metrics see one worker's rows, so the
+        eval sets are not given to LightGBM: :func:`boostobj._backend.replay_early_stopping`
+        scores them after training over all rows and replays early stopping on the curves."""
+        import warnings
+
+        from lightgbm.dask import DaskLGBMRegressor
+
+        from ._backend import replay_early_stopping
+
+        params = dict(spec.params)
+        params.pop("num_threads", None)  # lightgbm.dask sets it from each worker's nthreads
+        params.setdefault("metric", "None")
+        model = DaskLGBMRegressor(
+            client=client,
+            objective=self.dask_objective(spec.loss, spec.scale),
+            n_estimators=spec.n_estimators,
+            **params,
+        )
+        with warnings.catch_warnings():  # n_jobs is always in the params, and always dropped
+            warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning)
+            model.fit(rows.X, rows.log_p, sample_weight=rows.weight, callbacks=spec.callbacks)
+        booster = model.booster_
+
+        def step(X: Any, k: int) -> Any:  # the margin round k adds
+            return booster.predict(X, start_iteration=k, num_iteration=1, raw_score=True)
+
+        rounds, evals_result = replay_early_stopping(
+            client, spec, evals, booster.current_iteration(), step
+        )
+        return self._trained(booster, rounds, evals_result)
+
+    @staticmethod
+    def dask_objective(loss: Loss, scale: float) -> Any:
+        """``objective=`` of the sklearn API, ``f(y_true, y_pred, weight)`` on ``y = log p``,
+        at a fixed ``scale`` (the whole training set's): float64 gradients and hessians."""
+
+        def objective(
+            y_true: NDArray[Any], y_pred: NDArray[np.float64], weight: NDArray[Any] | None
+        ) -> tuple[NDArray[Any], NDArray[Any]]:
+            return loss.gradient_hessian(y_pred, y_true, weight, scale)
+
+        objective.__doc__ = f"LightGBM sklearn-API objective: {loss!r}, scale={scale!r}."
+        return objective
+
+    @staticmethod
+    def _trained(booster: Any, rounds: int | None, evals_result: dict[str, Any]) -> Any:
+        """The result, the booster cut to its first ``rounds`` rounds (``None``: all)."""
+        import lightgbm as lgb
+
+        from ._backend import Trained
+
+        if rounds is not None:
+            booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=rounds))
         return Trained(booster, booster.current_iteration(), evals_result)
 
     def margin(self, booster: Any, X: Any, base: Any) -> Any:

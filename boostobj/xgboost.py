@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     import optuna
     import xgboost as xgb
 
-    from ._backend import TrainSpec
+    from ._backend import DaskRows, TrainSpec
     from ._validation import Rows
 
 __all__ = [
@@ -223,8 +223,6 @@ class XGBoostBackend:
     def train(self, spec: TrainSpec, rows: Rows, base: Any, evals: list[tuple[Rows, Any]]) -> Any:
         import xgboost as xgb
 
-        from ._backend import Trained
-
         dtrain = xgb.DMatrix(rows.X, label=rows.log_p, weight=rows.weight, base_margin=base)
         dvals = [
             (xgb.DMatrix(ev.X, label=ev.log_p, base_margin=b), f"valid_{i}")
@@ -233,17 +231,16 @@ class XGBoostBackend:
         policy = make_metric(
             spec.threshold, stake=spec.loss.stake, net_of_base_margin=base is not None
         )
-        surrogate = make_loss_metric(spec.loss, scale=spec.scale)
-        # XGBoost early-stops on the last metric.
-        metrics = [policy, surrogate] if spec.stop_on_loss else [surrogate, policy]
         evals_result: dict[str, Any] = {}
-        stopping = bool(dvals and spec.early_stopping_rounds)
+        stopping = spec.stops_early(dvals)
         booster = xgb.train(
             spec.params,
             dtrain,
             num_boost_round=spec.n_estimators,
             obj=make_objective(spec.loss, scale=spec.scale, n_threads=spec.n_threads),
-            custom_metric=lambda predt, d: [m(predt, d) for m in metrics],
+            custom_metric=self._metrics(
+                spec, policy, make_loss_metric(spec.loss, scale=spec.scale)
+            ),
             evals=dvals,
             early_stopping_rounds=spec.early_stopping_rounds if stopping else None,
             maximize=not spec.stop_on_loss,
@@ -251,6 +248,105 @@ class XGBoostBackend:
             verbose_eval=spec.verbose,
             callbacks=list(spec.callbacks),
         )
+        return self._trained(booster, stopping, evals_result)
+
+    def train_dask(
+        self, client: Any, spec: TrainSpec, rows: DaskRows, evals: list[DaskRows]
+    ) -> Any:
+        """``xgboost.dask.train`` with :meth:`dask_objective` and metrics summed over workers
+        (:meth:`dask_metric`, :meth:`dask_loss_metric`), so XGBoost's own early stopping sees
+        the whole eval set. It has no ``maximize``: the ``EarlyStopping`` callback carries the
+        direction."""
+        from xgboost import dask as dxgb
+        from xgboost.callback import EarlyStopping
+
+        dtrain = dxgb.DaskDMatrix(client, rows.X, label=rows.log_p, weight=rows.weight)
+        dvals = [
+            (dxgb.DaskDMatrix(client, ev.X, label=ev.log_p), f"valid_{i}")
+            for i, ev in enumerate(evals)
+        ]
+        policy = self.dask_metric(spec.threshold, spec.loss.stake)
+        stopping = spec.stops_early(dvals)
+        callbacks = list(spec.callbacks)
+        if stopping:
+            callbacks.append(
+                EarlyStopping(rounds=spec.early_stopping_rounds, maximize=not spec.stop_on_loss)
+            )
+        out = dxgb.train(
+            client,
+            spec.params,
+            dtrain,
+            num_boost_round=spec.n_estimators,
+            obj=self.dask_objective(spec.loss, spec.scale),
+            custom_metric=self._metrics(spec, policy, self.dask_loss_metric(spec.loss, spec.scale)),
+            evals=dvals,
+            callbacks=callbacks or None,
+            verbose_eval=spec.verbose,
+        )
+        return self._trained(out["booster"], stopping, out["history"])
+
+    # -- objective and metrics of xgboost.dask (boostobj.dask's public ones call these) ------
+
+    @staticmethod
+    def dask_objective(loss: str | Loss, scale: float) -> ObjectiveFn:
+        """:func:`make_objective` at a fixed ``scale`` (the whole training set's, never one
+        partition's), which also accepts a worker's empty partition."""
+        inner = make_objective(loss, scale=scale)
+
+        def objective(predt: NDArray[np.float32], dtrain: xgb.DMatrix) -> tuple[Any, Any]:
+            if predt.shape[0] == 0:  # a worker that holds no training rows
+                return np.empty(0, np.float32), np.empty(0, np.float32)
+            return inner(predt, dtrain)
+
+        objective.__doc__ = inner.__doc__
+        return objective
+
+    @staticmethod
+    def _allreduce_sum(value: float) -> float:
+        """``value`` summed over the workers of a distributed run (else itself)."""
+        from xgboost import collective
+
+        if not collective.is_distributed():
+            return value
+        total = collective.allreduce(np.array([value], dtype=np.float64), collective.Op.SUM)
+        return float(total[0])
+
+    @staticmethod
+    def dask_metric(threshold: float, stake: bool, name: str | None = None) -> MetricFn:
+        """Log-wealth of the whole eval set: each worker's, summed over workers (XGBoost then
+        averages the identical sums)."""
+        metric_name, value = _adapter.policy_metric(threshold, stake, name)
+
+        def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
+            local = value(predt, dmat) if predt.shape[0] else 0.0  # a worker without eval rows
+            return metric_name, XGBoostBackend._allreduce_sum(local)
+
+        return metric
+
+    @staticmethod
+    def dask_loss_metric(loss: Loss, scale: float, name: str | None = None) -> MetricFn:
+        """Mean surrogate loss of the whole eval set: sums and row counts over workers."""
+        metric_name, value = _adapter.loss_metric(loss, scale, name)
+
+        def metric(predt: NDArray[np.float32], dmat: xgb.DMatrix) -> tuple[str, float]:
+            n = predt.shape[0]
+            local = value(predt, dmat) * n if n else 0.0
+            total = XGBoostBackend._allreduce_sum
+            return metric_name, total(local) / total(float(n))
+
+        return metric
+
+    @staticmethod
+    def _metrics(spec: TrainSpec, policy: MetricFn, surrogate: MetricFn) -> Any:
+        """One ``custom_metric`` of both; XGBoost early-stops on the last one it returns."""
+        metrics = [policy, surrogate] if spec.stop_on_loss else [surrogate, policy]
+        return lambda predt, d: [m(predt, d) for m in metrics]
+
+    @staticmethod
+    def _trained(booster: Any, stopping: bool, evals_result: dict[str, Any]) -> Any:
+        """The result, the booster cut to its best round if early stopping ran."""
+        from ._backend import Trained
+
         if stopping:  # keep the trees up to the best round
             booster = booster[: booster.best_iteration + 1]
         return Trained(booster, booster.num_boosted_rounds(), evals_result)

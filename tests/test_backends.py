@@ -11,8 +11,15 @@ import numpy as np
 import optuna
 import pytest
 
-from boostobj import Rows, make_betting_market
-from boostobj._backend import BACKENDS, Trained, TrainSpec, get_backend
+from boostobj import Rows, log_wealth, make_betting_market
+from boostobj._backend import (
+    BACKENDS,
+    DaskRows,
+    Trained,
+    TrainSpec,
+    get_backend,
+    rounds_kept,
+)
 from boostobj.losses import get_loss
 from boostobj.sklearn import ESTIMATORS
 
@@ -97,3 +104,83 @@ def test_search_space_default_point_and_estimator(name: str) -> None:
     assert est.learning_rate == point["learning_rate"]
     sampled = backend.search_space(optuna.create_study().ask())
     assert set(sampled) == set(point)
+
+
+def test_rounds_kept_follows_the_boosters_rule() -> None:
+    assert rounds_kept(np.array([1.0, 3.0, 2.0, 3.0, 2.5, 1.0]), 2) == (2, 4)
+    assert rounds_kept(np.array([1.0, 2.0, 3.0]), 5) == (3, 3)
+
+
+# -- Dask training: the same contract on a cluster ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("dask.array")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        yield c
+
+
+@pytest.fixture(scope="module")
+def weighted_rows(rows: tuple[Rows, Rows]) -> tuple[Rows, Rows]:
+    train, valid = rows
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(train))
+    return Rows.from_payoff(train.X, np.exp(train.log_p), sample_weight=w), valid
+
+
+def _on_cluster(rows: Rows) -> DaskRows:
+    """``rows`` as dask arrays in 3 uneven row blocks (so each of the 2 workers holds some)."""
+    import dask.array as da
+
+    n = len(rows)
+    chunks = (n // 2, n // 3, n - n // 2 - n // 3)
+    weight = None if rows.weight is None else da.from_array(rows.weight, chunks=(chunks,))
+    return DaskRows(
+        da.from_array(rows.X, chunks=(chunks, rows.X.shape[1])),
+        da.from_array(rows.log_p, chunks=(chunks,)),
+        weight,
+    )
+
+
+@pytest.mark.parametrize(
+    ("stop_on_loss", "metric"), [(True, "logistic_loss"), (False, "log_wealth")]
+)
+def test_train_dask_stops_on_the_whole_eval_set(
+    name: str, weighted_rows: tuple[Rows, Rows], client, stop_on_loss: bool, metric: str
+) -> None:
+    """Weighted rows on 2 workers, one eval set split over both: the curves are the whole eval
+    set's (not one worker's share), early stopping keeps the best round of the watched one."""
+    train, valid = weighted_rows
+    loss = get_loss("logistic")
+    spec = _spec(
+        name, scale=loss.weight_scale(train.log_p, train.weight), stop_on_loss=stop_on_loss
+    )
+    backend = get_backend(name)
+    trained = backend.train_dask(client, spec, _on_cluster(train), [_on_cluster(valid)])
+    assert isinstance(trained, Trained)
+    curves = {k: np.asarray(v) for k, v in trained.evals_result["valid_0"].items()}
+    assert set(curves) == {"log_wealth", "logistic_loss"}
+    best = np.argmin(curves[metric]) if stop_on_loss else np.argmax(curves[metric])
+    assert trained.n_rounds == int(best) + 1 < 60  # cut at the best round
+    assert len(curves[metric]) == min(trained.n_rounds + 5, 60)  # stopped 5 rounds later
+    margin = backend.margin(trained.booster, valid.X, None)  # the kept rounds, on one machine
+    kept = trained.n_rounds - 1
+    assert curves["logistic_loss"][kept] == pytest.approx(
+        loss.loss(margin, valid.log_p, scale=spec.scale).mean(), rel=1e-5
+    )
+    assert curves["log_wealth"][kept] == pytest.approx(
+        log_wealth(valid.log_p, margin >= 0), abs=1e-4
+    )
+
+
+def test_train_dask_without_eval_sets_keeps_every_round(name: str, weighted_rows, client) -> None:
+    trained = get_backend(name).train_dask(
+        client, _spec(name, n_estimators=7), _on_cluster(weighted_rows[0]), []
+    )
+    assert trained.n_rounds == 7 and trained.evals_result == {}

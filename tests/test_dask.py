@@ -311,11 +311,6 @@ def test_default_early_stopping_minimises_the_global_surrogate_loss(client, data
     assert curve[kept - 1] == pytest.approx(whole, rel=1e-5)
 
 
-def test_rounds_kept_follows_the_boosters_rule():
-    assert bd._rounds_kept(np.array([1.0, 3.0, 2.0, 3.0, 2.5, 1.0]), 2) == (2, 4)
-    assert bd._rounds_kept(np.array([1.0, 2.0, 3.0]), 5) == (3, 3)
-
-
 def test_kelly_stake_metric_passes_through(client, data):
     _X, p, _r, _sw, Xd = data
     est = bd.fit_lightgbm(
@@ -372,3 +367,13 @@ def test_shape_errors(client, data):
         bd.xgboost_objective(scale=float("nan"))
     with pytest.raises(TypeError):
         bd.lightgbm_objective()  # scale is required under Dask
+
+
+def test_fit_names_the_booster_and_checks_the_estimator_first(client, data, no_training):
+    _X, p, _r, _sw, Xd = data
+    with pytest.raises(ValueError, match="unknown booster 'catboost'; choose one of xgboost"):
+        bd.fit(client, Xd, p, booster="catboost")
+    with pytest.raises(ValueError, match="early_stopping_metric must be 'loss' or 'log_wealth'"):
+        bd.fit(client, Xd, p, booster="lightgbm", early_stopping_metric="auc")
+    with pytest.raises(NotImplementedError, match="payoff_columns"):
+        bd.fit_xgboost(client, Xd, p, loss="outcome", payoff_columns=(0, 1))
