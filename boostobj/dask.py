@@ -65,7 +65,7 @@ from numpy.typing import NDArray
 
 from . import _adapter
 from ._backend import DaskRows, Labels, TrainSpec, get_backend
-from ._validation import check_sample_weight, log_payoff
+from ._validation import check_sample_weight, check_scale, log_payoff
 from .losses import Loss, get_loss
 from .metrics import margin_threshold
 
@@ -98,13 +98,14 @@ SklearnMetricFn = Callable[
 
 
 def _check_scale(scale: float) -> float:
-    c = float(scale)
-    if not (np.isfinite(c) and c > 0):
+    """:func:`~boostobj._validation.check_scale`, with the hint of where a Dask scale comes
+    from."""
+    try:
+        return check_scale(scale)
+    except ValueError as exc:
         raise ValueError(
-            f"scale must be a finite number > 0, got {scale!r}; under Dask pass the whole "
-            "training set's boostobj.dask.weight_scale(...)"
-        )
-    return c
+            f"{exc}; under Dask pass the whole training set's boostobj.dask.weight_scale(...)"
+        ) from None
 
 
 # -- objectives and metrics ------------------------------------------------------------------
