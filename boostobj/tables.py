@@ -18,6 +18,7 @@ pandas is imported only when a file is read.
 
 from __future__ import annotations
 
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,7 +204,9 @@ def time_values(column: pd.Series) -> NDArray[Any]:
         missing = np.isnan(values)
     else:
         try:
-            stamps = pd.to_datetime(column, utc=True)
+            with warnings.catch_warnings():  # pandas' fallback to dateutil: a stray line
+                warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+                stamps = pd.to_datetime(column, utc=True)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"time column {name!r} is neither numeric nor dates: {exc}") from None
         values = stamps.dt.tz_convert(None).to_numpy()
