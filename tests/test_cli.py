@@ -184,7 +184,10 @@ def test_a_leaking_column_is_flagged_in_the_verdict(
     data = _write(frame, tmp_path / "leaky.csv")
     argv = ["tune", data, "--out", "run", "--trials", "1", "--no-plots", "--n-estimators", "10"]
     assert main(argv) == 0
-    assert "boostobj: warning: feature 'won'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "boostobj: warning: feature 'won'" in err
+    # Text columns are left out, and said so (no --time-column: the dates are text here).
+    assert "boostobj: ignoring column(s) 'date', 'team': text, not numbers" in err
     report = read_report(tmp_path / "run")
     assert report["data"]["suspected_leaks"] == ["won"]
     assert "'won' looks like a leak" in report["verdict"]["sentence"]
@@ -501,7 +504,7 @@ CONTRACT_CASES = {
     "truncated_gzip": ["data.csv.gz", "cannot be read", "truncated"],
     "unreadable_data": ["data.csv", "Permission denied"],
     "read_only_out": ["run", "Read-only file system"],
-    "full_disk": ["report.json", "No space left on device", "2 completed trial(s) are kept"],
+    "full_disk": ["report.json", "No space left on device", "1 completed trial(s) are kept"],
     "bogus_storage": ["--storage bogus://x", "cannot open it"],
     "postgres_without_driver": ["psycopg", "not installed", "boostobj[postgres]"],
     "not_sqlite": ["--storage", "study.db", "file is not a database"],
@@ -527,7 +530,8 @@ def test_every_failure_is_one_line_exit_2_and_leaves_no_blocker(
     frame = market_frame(300)
     data = tmp_path / "data.csv"
     run = tmp_path / "run"
-    tune = ["tune", str(data), "--out", str(run), "--trials", "2", "--no-plots", *FAST]
+    tune = ["tune", str(data), "--out", str(run), "--trials", "1", "--no-plots"]
+    tune += ["--n-estimators", "10"]
     argv = tune
     kept: list[str] = []  # what the run folder may keep: completed trials, the user's own files
     if case == "truncated_gzip":
