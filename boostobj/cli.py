@@ -99,33 +99,36 @@ def _storage_reason(exc: BaseException) -> str:
     return (str(orig) if orig is not None else str(exc)).strip().splitlines()[0]
 
 
-def _completed_trials(storage: str, study_name: str) -> int:
+def _trial_states(storage: str, study_name: str) -> list[Any]:
+    """The states of the study's trials; none for a missing study or unreadable storage."""
     import optuna
 
     try:
         study = optuna.load_study(study_name=study_name, storage=_open_storage(storage))
-        done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        return [t.state for t in study.get_trials(deepcopy=False)]
     except Exception:  # no study, or a storage that cannot be read: nothing to keep
-        return 0
-    return len(done)
+        return []
 
 
 def _clean_failed_run(out: Path, existed: bool, storage: str, args: argparse.Namespace) -> str:
     """After a failed fresh run, leave nothing that blocks a rerun (a non-empty --out, a study
     name taken in --storage); completed trials are kept, and the returned hint says how to
     resume them. A failed --resume keeps everything: the study was there before."""
+    import optuna
+
     if args.resume:
         return ""
-    n_done = _completed_trials(storage, args.study_name)
+    states = _trial_states(storage, args.study_name)
+    n_done = states.count(optuna.trial.TrialState.COMPLETE)
     if n_done:
         return (
             f"the {n_done} completed trial(s) are kept in {storage}: rerun with --out {out} "
             "--resume to continue them"
         )
-    if args.storage:
-        import optuna
-
-        with contextlib.suppress(Exception):  # created by this run with no completed trial
+    if args.storage and all(s == optuna.trial.TrialState.FAIL for s in states):
+        # This run created the study (it was checked to be new) and nothing in it lives:
+        # a worker that joined it with --resume would have a trial running or done.
+        with contextlib.suppress(Exception):
             optuna.delete_study(study_name=args.study_name, storage=_open_storage(storage))
     if not existed:
         shutil.rmtree(out, ignore_errors=True)
@@ -267,6 +270,10 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
         "data": data.info,
         "warnings": data.warnings,
     }
+    if args.storage and not args.resume:  # before the run folder: nothing to clean up
+        _check_new_study(storage, args.study_name)
+    elif args.storage:
+        _open_storage(storage)
     existed = out.exists()
     _prepare_run_dir(out, args.resume)
     try:
@@ -289,10 +296,8 @@ def _tune_into(
     from .tuning import tune
 
     _refuse_links(out)
-    if args.storage and not args.resume:
-        _check_new_study(storage, args.study_name)
-    else:
-        _open_storage(storage)
+    if not args.storage:
+        _open_storage(storage)  # the run folder's study.db
     estimator_params = run["estimator_params"]
     if data.info["ignored_columns"]:
         print(

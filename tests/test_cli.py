@@ -511,6 +511,7 @@ CONTRACT_CASES = {
     "lightgbm_constant_features": ["every feature column", "constant"],
     "lightgbm_unsplittable_feature": ["lightgbm failed", "report"],
     "link_in_resumed_run": ["report.json is a symbolic link"],
+    "study_name_taken": ["study 'boostobj' already exists", "--resume"],
     "internal_error": ["unexpected TypeError", "this is a bug", "BOOSTOBJ_TRACEBACK"],
     "sidecar_missing_keys": ["lacks the key(s) 'params'"],
     "truncated_model": ["model.json has", "truncated"],
@@ -564,6 +565,13 @@ def test_every_failure_is_one_line_exit_2_and_leaves_no_blocker(
     elif case == "not_sqlite":
         (tmp_path / "study.db").write_text("not a database\n" * 20)
         argv = [*tune, "--storage", str(tmp_path / "study.db")]
+    elif case == "study_name_taken":  # an empty study of the user's: refused, never deleted
+        import optuna
+
+        from boostobj.tuning import make_storage
+
+        optuna.create_study(storage=make_storage(tmp_path / "s.log"), study_name="boostobj")
+        argv = [*tune, "--storage", str(tmp_path / "s.log")]
     elif case == "link_in_resumed_run":
         run.mkdir()
         victim = tmp_path / "victim.json"
@@ -591,6 +599,7 @@ def test_every_failure_is_one_line_exit_2_and_leaves_no_blocker(
         model = tuned_model(frame, tmp_path)
         (tmp_path / "pred.csv").symlink_to(tmp_path / "nowhere" / "pred.csv")
         argv = ["predict", str(model), str(data), "--out", str(tmp_path / "pred.csv")]
+    capsys.readouterr()  # what setting the case up printed
     rc = main(argv)
     printed = capsys.readouterr()
     assert "Trial" not in printed.out and "Traceback" not in printed.out, printed.out
@@ -600,12 +609,14 @@ def test_every_failure_is_one_line_exit_2_and_leaves_no_blocker(
     if case == "full_disk":  # the completed trials resume, and the run then completes
         monkeypatch.undo()
         assert main([*tune, "--resume", "--trials", "0"]) == 0
-    if case == "lightgbm_unsplittable_feature":  # its failed study is not left to block a rerun
+    if case in ("lightgbm_unsplittable_feature", "study_name_taken"):
         import optuna
 
         from boostobj.tuning import make_storage
 
-        assert optuna.get_all_study_names(make_storage(tmp_path / "s.log")) == []
+        # The failed run's own study is not left to block a rerun; the user's study stays.
+        names = optuna.get_all_study_names(make_storage(tmp_path / "s.log"))
+        assert names == ([] if case.startswith("lightgbm") else ["boostobj"])
     if case == "link_in_resumed_run":
         assert (tmp_path / "victim.json").read_text() == "mine"
     if case == "predict_out_dangling_link":
