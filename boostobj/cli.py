@@ -3,17 +3,26 @@
 ``tune`` reads a table (:func:`boostobj.tables.load_table`) or simulates the built-in betting
 market, maps its option groups onto :func:`boostobj.tuning.tune`'s config objects, and writes
 the model folder, ``report.json``, ``report.md`` and plots into a run folder. ``predict``
-applies a saved model folder to a table. Bad input ends with one line ``boostobj: error: ...``
-and exit status 2.
+applies a saved model folder to a table.
+
+Every failure ends with one line ``boostobj: error: ...`` on stderr and exit status 2 (130
+on Ctrl-C), never a traceback (see :func:`main`). A failed ``tune`` leaves nothing that blocks
+a rerun: a run folder it created is removed, unless the study holds completed trials, which
+are kept for ``--resume``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
 import shlex
+import shutil
 import sys
 import textwrap
 import warnings
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -59,13 +68,84 @@ def _prepare_run_dir(out: Path, resume: bool) -> None:
         ) from None
 
 
+def _refuse_links(out: Path) -> None:
+    """Refuse a link where ``tune`` writes in the run folder (``--resume`` would write
+    through it, into whatever it points at)."""
+    from .report import PLOTS
+
+    for name in ("model", "report.json", "report.md", "study.db", *PLOTS):
+        if (out / name).is_symlink():
+            raise FileExistsError(
+                f"--out {out}: {name} is a symbolic link, and boostobj does not write through "
+                "links; remove it or choose another folder"
+            )
+
+
+def _open_storage(storage: str) -> Any:
+    """``make_storage(storage)``, a database error as one ``ValueError`` naming ``--storage``."""
+    from .tuning import make_storage
+
+    try:
+        return make_storage(storage)
+    except Exception as exc:
+        if not type(exc).__module__.startswith("sqlalchemy"):
+            raise
+        raise ValueError(f"--storage {storage}: cannot open it: {_storage_reason(exc)}") from exc
+
+
+def _storage_reason(exc: BaseException) -> str:
+    """SQLAlchemy's message without its SQL and its link: the driver's first line."""
+    orig = getattr(exc, "orig", None)
+    return (str(orig) if orig is not None else str(exc)).strip().splitlines()[0]
+
+
+def _trial_states(storage: str, study_name: str) -> list[Any]:
+    """The states of the study's trials; none for a missing study or unreadable storage."""
+    import optuna
+
+    try:
+        study = optuna.load_study(study_name=study_name, storage=_open_storage(storage))
+        return [t.state for t in study.get_trials(deepcopy=False)]
+    except Exception:  # no study, or a storage that cannot be read: nothing to keep
+        return []
+
+
+def _clean_failed_run(out: Path, existed: bool, storage: str, args: argparse.Namespace) -> str:
+    """After a failed fresh run, leave nothing that blocks a rerun (a non-empty --out, a study
+    name taken in --storage); completed trials are kept, and the returned hint says how to
+    resume them. A failed --resume keeps everything: the study was there before."""
+    import optuna
+
+    if args.resume:
+        return ""
+    states = _trial_states(storage, args.study_name)
+    n_done = states.count(optuna.trial.TrialState.COMPLETE)
+    if n_done:
+        return (
+            f"the {n_done} completed trial(s) are kept in {storage}: rerun with --out {out} "
+            "--resume to continue them"
+        )
+    if args.storage and all(s == optuna.trial.TrialState.FAIL for s in states):
+        # This run created the study (it was checked to be new) and nothing in it lives:
+        # a worker that joined it with --resume would have a trial running or done.
+        with contextlib.suppress(Exception):
+            optuna.delete_study(study_name=args.study_name, storage=_open_storage(storage))
+    if not existed:
+        shutil.rmtree(out, ignore_errors=True)
+    else:  # it was empty: everything in it is this run's
+        for entry in out.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+    return ""
+
+
 def _check_new_study(storage: str, study_name: str) -> None:
     """Without --resume, refuse a study name that the storage already holds."""
     import optuna
 
-    from .tuning import make_storage
-
-    if study_name in optuna.get_all_study_names(storage=make_storage(storage)):
+    if study_name in optuna.get_all_study_names(storage=_open_storage(storage)):
         raise FileExistsError(
             f"study {study_name!r} already exists in {storage}: pass --resume to continue it, "
             "or choose another --study-name"
@@ -171,8 +251,6 @@ def _tune_config(args: argparse.Namespace, storage: str) -> dict[str, Any]:
 
 def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
     from . import __version__
-    from .report import wealth_multiple, write_report
-    from .tuning import tune
 
     _check_tune_args(args)
     data = _load(args)
@@ -195,9 +273,42 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
         "data": data.info,
         "warnings": data.warnings,
     }
-    _prepare_run_dir(out, args.resume)
-    if args.storage and not args.resume:
+    if args.storage and not args.resume:  # before the run folder: nothing to clean up
         _check_new_study(storage, args.study_name)
+    elif args.storage:
+        _open_storage(storage)
+    existed = out.exists()
+    _prepare_run_dir(out, args.resume)
+    try:
+        return _tune_into(args, data, out, storage, run, plots)
+    except BaseException as exc:
+        _add_hint(exc, _clean_failed_run(out, existed, storage, args))
+        raise
+
+
+def _tune_into(
+    args: argparse.Namespace,
+    data: Table,
+    out: Path,
+    storage: str,
+    run: dict[str, Any],
+    plots: bool,
+) -> int:
+    """The rest of :func:`_cmd_tune`, once the run folder exists."""
+    from .report import wealth_multiple, write_report
+    from .tuning import tune
+
+    _refuse_links(out)
+    if not args.storage:
+        _open_storage(storage)  # the run folder's study.db
+    estimator_params = run["estimator_params"]
+    if data.info["ignored_columns"]:
+        print(
+            "boostobj: ignoring column(s) "
+            f"{', '.join(map(repr, data.info['ignored_columns']))}: text, not numbers (name the "
+            "features with --features to choose them)",
+            file=sys.stderr,
+        )
     for warning in data.warnings:
         print(f"boostobj: warning: {warning}", file=sys.stderr)
     train, valid, test = (data.splits.get(s) for s in SPLITS)
@@ -208,11 +319,12 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
         f"writing to {out}",
         file=sys.stderr,
     )
-    result = tune(
-        train, None, valid, None, X_test=test, **_tune_config(args, storage),
-        estimator_params={**estimator_params, "n_estimators": args.n_estimators,
-                          "n_jobs": args.n_jobs},
-    )  # fmt: skip
+    with _quiet_trials():
+        result = tune(
+            train, None, valid, None, X_test=test, **_tune_config(args, storage),
+            estimator_params={**estimator_params, "n_estimators": args.n_estimators,
+                              "n_jobs": args.n_jobs},
+        )  # fmt: skip
     result.policy.save(out / "model", overwrite=True)
     report = write_report(out, result, run=run, plots=plots)
     final = report["verdict"]["split"]
@@ -232,12 +344,14 @@ def _cmd_tune(args: argparse.Namespace, argv: list[str]) -> int:
 # -- predict ------------------------------------------------------------------------------------
 def _cmd_predict(args: argparse.Namespace, argv: list[str]) -> int:
     from .metrics import log_wealth, trivial_policies
+    from .persistence import write_file
     from .policy import load_policy
     from .tables import feature_matrix, payoff_column, read_table
 
     out = Path(args.out)
-    if out.exists() and not args.force:
-        raise FileExistsError(f"{out} exists; pass --force to overwrite it")
+    if (out.is_symlink() or out.exists()) and not args.force:  # a dangling link too
+        what = "is a symbolic link" if out.is_symlink() else "exists"
+        raise FileExistsError(f"{out} {what}; pass --force to overwrite it")
     policy = load_policy(args.model)  # a model folder, or a `boostobj tune` run folder
     model = policy.model
     if model.feature_names_in_ is None:
@@ -259,8 +373,8 @@ def _cmd_predict(args: argparse.Namespace, argv: list[str]) -> int:
     for warning in caught:
         print(f"boostobj: warning: {warning.message}", file=sys.stderr)
     frame = frame.assign(probability=model.predict_proba(X)[:, 1], take=take)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    # Beside and renamed: a failed write leaves no partial file and the old one as it was.
+    write_file(out, lambda tmp: frame.to_csv(tmp, index=False), overwrite=args.force)
     print(policy.explain(args.use_model))
     print(f"wrote {len(frame)} rows to {out}; {int(take.sum())} taken")
     if r is not None:
@@ -568,7 +682,11 @@ def _add_predict_parser(sub: Any, formatter: type) -> None:
         help="apply the model's own decisions even where the saved guard verdict recommends "
         "taking every row or none (warns that the guard found no edge)",
     )
-    predict.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    predict.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite an existing FILE (a link is replaced, never written through)",
+    )
     predict.set_defaults(func=_cmd_predict)
 
 
@@ -592,8 +710,74 @@ def _one_line(message: str) -> str:
     return "; ".join(line.strip() for line in message.splitlines() if line.strip())
 
 
+def _add_hint(exc: BaseException, hint: str) -> None:
+    """Attach a sentence for :func:`main` to append to ``exc``'s line."""
+    if hint:
+        with contextlib.suppress(AttributeError):  # an exception type with __slots__
+            exc.boostobj_hint = hint  # type: ignore[attr-defined]
+
+
+#: Set to print the traceback of an unexpected error (for a bug report).
+TRACEBACK_ENV = "BOOSTOBJ_TRACEBACK"
+
+
+def _message(exc: Exception) -> str:
+    """The one line for ``exc``: bad input, the file system, the storage, or a bug."""
+    if isinstance(exc, KeyError):
+        return str(exc.args[0]) if exc.args else repr(exc)
+    if isinstance(exc, (ValueError, RuntimeError)):  # RuntimeError: no completed trial
+        return str(exc)
+    if isinstance(exc, OSError):  # unreadable DATA, a read-only or full output folder
+        if exc.strerror and exc.filename:
+            return f"{exc.filename}: {exc.strerror}"
+        return str(exc)
+    if type(exc).__module__.startswith("sqlalchemy"):  # the study storage, mid-run
+        return f"the study storage failed: {_storage_reason(exc)}"
+    if os.environ.get(TRACEBACK_ENV):
+        import traceback
+
+        traceback.print_exc()
+    report = f"please report it with the command line ({TRACEBACK_ENV}=1 prints the traceback)"
+    library = type(exc).__module__.split(".")[0]
+    if library in ("xgboost", "lightgbm"):
+        return f"{library} failed: {str(exc).strip()}; if DATA looks right, this is a bug: {report}"
+    return f"unexpected {type(exc).__name__}: {str(exc).strip()}; this is a bug: {report}"
+
+
+class _NoTraceback(logging.Filter):
+    """Optuna logs a failed trial with its traceback: keep the line (the error is in it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+@contextlib.contextmanager
+def _quiet_trials() -> Iterator[None]:
+    """While tuning: Optuna's messages on stderr (with a progress bar it writes them to
+    stdout), without tracebacks unless ``BOOSTOBJ_TRACEBACK`` is set."""
+    names = [n for n in logging.root.manager.loggerDict if n.startswith("optuna.")]
+    loggers = [logging.getLogger(n) for n in ("optuna", *names)]
+    keep = bool(os.environ.get(TRACEBACK_ENV))
+    quiet = _NoTraceback()
+    for logger in loggers if not keep else []:
+        logger.addFilter(quiet)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``boostobj`` command; returns the exit status (2 for bad input)."""
+    """Run the ``boostobj`` command; returns the exit status.
+
+    Every failure prints one line ``boostobj: error: ...`` on stderr and returns 2 (130 on
+    Ctrl-C): bad input, an unreadable or unwritable file, a storage that cannot be opened.
+    An error nobody foresaw is one line too, which says it is a bug to report; with
+    ``BOOSTOBJ_TRACEBACK=1`` its traceback is printed first.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = build_parser().parse_args(argv)
@@ -601,12 +785,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return int(args.func(args, argv))
-    except KeyError as exc:
-        message = str(exc.args[0]) if exc.args else repr(exc)
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
-        message = str(exc)  # RuntimeError: tune() had no completed trial to refit
-    except KeyboardInterrupt:
-        print("boostobj: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        hint = getattr(exc, "boostobj_hint", "")
+        print(f"boostobj: interrupted{'; ' + hint if hint else ''}", file=sys.stderr)
         return 130
-    print(f"boostobj: error: {_one_line(message)}", file=sys.stderr)
+    except Exception as exc:  # the one-line contract; _message tells a bug from bad input
+        message = _message(exc)
+        hint = getattr(exc, "boostobj_hint", "")
+    print(f"boostobj: error: {_one_line(message)}{'; ' + hint if hint else ''}", file=sys.stderr)
     return 2

@@ -37,7 +37,7 @@ from ._meta import versions
 from ._validation import Rows
 from .guard import split_point
 from .metrics import margin_threshold
-from .persistence import load_model, write_model_folder
+from .persistence import SIDECAR, inside_folder, load_model, write_model_folder
 from .sklearn import _PolicyClassifier
 
 __all__ = ["CrossFitEnsemble", "fold_blocks"]
@@ -227,7 +227,10 @@ class CrossFitEnsemble(_PolicyClassifier):
 
 def ensemble_from_folder(folder: Path, meta: dict[str, Any]) -> CrossFitEnsemble:
     """The ensemble saved in ``folder`` (``meta``: its parsed sidecar)."""
-    members = [load_model(folder / name) for name in meta["members"]]
+    if not isinstance(meta["members"], list):
+        raise ValueError(f"{folder / SIDECAR}: members must be a list of sub-folder names")
+    # Each strictly inside ``folder``: no member outside it, and no cycle back to it.
+    members = [load_model(inside_folder(folder, name, "members")) for name in meta["members"]]
     n_folds, n_est = int(meta["n_folds"]), int(meta.get("n_estimators", 1))
     if len(members) != n_folds * n_est:
         raise ValueError(f"{folder}: {len(members)} members, expected {n_folds} x {n_est}")

@@ -24,7 +24,7 @@ from ._meta import versions
 from ._validation import Rows, check_features, check_same_length, log_payoff
 from .losses import Loss, get_loss
 from .metrics import break_even_margin, decide, log_wealth, margin_threshold, sigmoid
-from .persistence import SIDECAR, load_model, write_model_folder
+from .persistence import SIDECAR, load_model, model_file_path, write_model_folder
 from .persistence import prepare_output_dir as prepare_output_dir  # moved; kept importable
 
 __all__ = ["ESTIMATORS", "LGBMWealthClassifier", "XGBWealthClassifier", "load_model"]
@@ -286,7 +286,11 @@ def model_from_folder(folder: Path, meta: dict[str, Any]) -> _WealthClassifier:
     if meta["estimator"] not in ESTIMATORS_BY_CLASS:
         raise ValueError(f"{folder / SIDECAR}: unknown estimator {meta['estimator']!r}")
     est = ESTIMATORS_BY_CLASS[meta["estimator"]](**meta["params"])
-    est.booster_ = est.backend.load(folder / meta["model_file"])
+    path = model_file_path(folder, meta)  # inside the folder; its checksum already checked
+    try:
+        est.booster_ = est.backend.load(path)
+    except Exception as exc:  # XGBoostError, LightGBMError: the booster's own file check
+        raise ValueError(f"{path}: {est.booster_name} cannot read it: {exc}") from exc
     est.scale_ = float(meta["scale"])
     est.n_rounds_ = int(meta["n_rounds"])
     est.n_features_in_ = int(meta["n_features_in"])

@@ -3,7 +3,12 @@
 :func:`load_table` is what ``boostobj tune`` runs on a file; :func:`synthetic_table` gives the
 built-in betting market in the same shape. A table has a payoff column (the multiplier
 ``p > 0``, 1 = break-even), optional time and split columns, and feature columns: every
-numeric column but those, or the ones named. Rows are split by a ``split`` column
+numeric column but those, or the ones named. A text column is *numeric-looking* when at
+least :data:`NUMERIC_LOOKING` (90%) of its non-empty cells parse as numbers: its other cells
+are typos (``n/a``, ``?``), and the column is an error naming it, the count of bad cells and
+the first one, never silently dropped. Other text columns are not features (pandas cannot
+make numbers of them); :attr:`Table.info` lists them as ``ignored_columns`` and ``boostobj
+tune`` prints them. Rows are split by a ``split`` column
 (train/valid/test) if there is one, else 60/20/20 in time order (rows sharing a time stay
 together) or file order. Bad input raises ``ValueError`` (or ``FileNotFoundError``) with a
 message that names the file, the column and the first bad row.
@@ -13,6 +18,8 @@ pandas is imported only when a file is read.
 
 from __future__ import annotations
 
+import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +50,8 @@ DEFAULT_SPLIT_COLUMN = "split"
 MIN_SYNTHETIC_ROWS = 100
 #: A feature whose rank correlation with log p on the training rows reaches this is flagged.
 LEAK_CORRELATION = 0.5
+#: A text column whose non-empty cells parse as numbers at least this often is numeric-looking.
+NUMERIC_LOOKING = 0.9
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -76,13 +85,21 @@ def read_table(path: str | Path) -> pd.DataFrame:
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"{file}: no such file")
-    if file.suffix.lower() in _PARQUET_SUFFIXES:
-        frame = pd.read_parquet(file)
-    else:
-        try:
+    try:
+        if file.suffix.lower() in _PARQUET_SUFFIXES:
+            frame = pd.read_parquet(file)
+        else:
             frame = pd.read_csv(file)
-        except pd.errors.EmptyDataError:
-            raise ValueError(f"{file} is empty") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{file} is empty") from None
+    except OSError as exc:
+        if exc.errno is not None:  # permission denied, a folder, an I/O error: the CLI's line
+            raise
+        # gzip.BadGzipFile and the like: the file's content, not its access
+        raise ValueError(f"{file} cannot be read: {exc}") from None
+    except (EOFError, UnicodeDecodeError, zlib.error, ValueError) as exc:
+        # EOFError: a truncated .gz/.bz2/.xz; ValueError: pandas' ParserError, pyarrow's
+        raise ValueError(f"{file} cannot be read (truncated, or not a table?): {exc}") from None
     if len(frame) == 0:
         raise ValueError(f"{file} has no rows")
     frame.columns = [str(c) for c in frame.columns]
@@ -106,9 +123,34 @@ def is_numeric(column: pd.Series) -> bool:
     return bool(is_numeric_dtype(column))
 
 
+def bad_cells(column: pd.Series, what: str) -> ValueError | None:
+    """The error for a numeric-looking text column (see the module docstring), else ``None``.
+
+    Non-empty cells: not missing and not blank. A column with none is not numeric-looking.
+    """
+    import pandas as pd
+
+    text = column.astype("string").str.strip()
+    filled = (text.notna() & (text != "")).to_numpy(dtype=bool)
+    parsed = pd.to_numeric(text.where(filled), errors="coerce").notna().to_numpy(dtype=bool)
+    n_filled, n_parsed = int(filled.sum()), int(parsed.sum())
+    if n_filled == 0 or n_parsed < NUMERIC_LOOKING * n_filled:
+        return None
+    bad = np.flatnonzero(filled & ~parsed)
+    return ValueError(
+        f"{what} {column.name!r} holds numbers but {bad.size} of its {n_filled} non-empty "
+        f"cells are not numbers; the first is {column.iloc[bad[0]]!r} at index {bad[0]}: fix "
+        "them, or leave them empty for missing"
+    )
+
+
 def feature_matrix(frame: pd.DataFrame, features: list[str], source: str | Path) -> NDArray:
-    """The named columns as a float matrix (NaN = missing); refuse missing or non-numeric ones."""
+    """The named columns as a float matrix (NaN = missing); refuse missing or non-numeric ones
+    (a numeric-looking one with the count and the first of its bad cells)."""
     require_columns(frame, features, source)
+    for c in features:
+        if not is_numeric(frame[c]) and (error := bad_cells(frame[c], "feature column")):
+            raise error
     bad = [f"{c!r} ({frame[c].dtype})" for c in features if not is_numeric(frame[c])]
     if bad:
         raise ValueError(
@@ -124,7 +166,8 @@ def choose_features(
     """``(features, ignored non-numeric columns)``.
 
     ``requested`` if given (never a ``reserved`` column: payoff, log p, split), else every
-    numeric column that is neither reserved nor ``skipped`` (the time column).
+    numeric column that is neither reserved nor ``skipped`` (the time column). A
+    numeric-looking text column is refused (:func:`bad_cells`), not ignored.
     """
     if requested:
         dupes = sorted({c for c in requested if requested.count(c) > 1})
@@ -139,6 +182,9 @@ def choose_features(
         return list(requested), []
     excluded = reserved + skipped
     candidates = [c for c in frame.columns if c not in excluded]
+    for c in candidates:
+        if not is_numeric(frame[c]) and (error := bad_cells(frame[c], "column")):
+            raise error
     features = [c for c in candidates if is_numeric(frame[c])]
     if not features:
         raise ValueError(
@@ -158,7 +204,9 @@ def time_values(column: pd.Series) -> NDArray[Any]:
         missing = np.isnan(values)
     else:
         try:
-            stamps = pd.to_datetime(column, utc=True)
+            with warnings.catch_warnings():  # pandas' fallback to dateutil: a stray line
+                warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+                stamps = pd.to_datetime(column, utc=True)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"time column {name!r} is neither numeric nor dates: {exc}") from None
         values = stamps.dt.tz_convert(None).to_numpy()
@@ -200,7 +248,9 @@ def payoff_column(frame: pd.DataFrame, column: str, source: str | Path) -> tuple
     """``(p, log p)`` from the payoff column; refuse non-numeric, missing or ``p <= 0`` values."""
     require_columns(frame, [column], source)
     if not is_numeric(frame[column]):
-        raise ValueError(f"payoff column {column!r} is not numeric ({frame[column].dtype})")
+        raise bad_cells(frame[column], "payoff column") or ValueError(
+            f"payoff column {column!r} is not numeric ({frame[column].dtype})"
+        )
     p = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
     return p, log_payoff(p, name=f"payoff column {column!r}")
 
@@ -247,6 +297,20 @@ def _split_rows(
     return rows, method
 
 
+def _refuse_constant_features(X: NDArray[np.float64], features: list[str]) -> None:
+    """Refuse training rows on which every feature is constant (or missing): no booster can
+    split on them (LightGBM fails deep inside its tree learner)."""
+    filled = ~np.isnan(X)
+    low = np.where(filled, X, np.inf).min(axis=0)
+    high = np.where(filled, X, -np.inf).max(axis=0)
+    if not np.any(high > low):
+        shown = ", ".join(map(repr, features[:10])) + (" ..." if len(features) > 10 else "")
+        raise ValueError(
+            f"every feature column ({shown}) is constant or missing on the {len(X)} training "
+            "rows: there is nothing to learn from"
+        )
+
+
 def load_table(
     path: str | Path,
     *,
@@ -284,6 +348,7 @@ def load_table(
         for s, idx in rows.items()
         if idx.size
     }
+    _refuse_constant_features(splits["train"].X, features)
     leaks = suspected_leaks(splits["train"].X, splits["train"].log_p, features)
     info = {
         "source": str(source.resolve()),

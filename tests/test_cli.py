@@ -98,7 +98,12 @@ def assert_one_line_error(
 
     ``alone``: that line is all of stderr (errors found before tuning starts).
     """
-    err = capsys.readouterr().err.strip()
+    return check_one_line_error(capsys.readouterr().err, rc, *words, alone=alone)
+
+
+def check_one_line_error(err: str, rc: int, *words: str, alone: bool = True) -> str:
+    """:func:`assert_one_line_error` on stderr already read."""
+    err = err.strip()
     assert rc == 2
     assert "Traceback" not in err
     if alone:
@@ -182,7 +187,10 @@ def test_a_leaking_column_is_flagged_in_the_verdict(
     data = _write(frame, tmp_path / "leaky.csv")
     argv = ["tune", data, "--out", "run", "--trials", "1", "--no-plots", "--n-estimators", "10"]
     assert main(argv) == 0
-    assert "boostobj: warning: feature 'won'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "boostobj: warning: feature 'won'" in err
+    # Text columns are left out, and said so (no --time-column: the dates are text here).
+    assert "boostobj: ignoring column(s) 'date', 'team': text, not numbers" in err
     report = read_report(tmp_path / "run")
     assert report["data"]["suspected_leaks"] == ["won"]
     assert "'won' looks like a leak" in report["verdict"]["sentence"]
@@ -397,8 +405,7 @@ def test_bad_tune_input_is_one_line_and_exit_2(
         argv += ["--out", str(tmp_path / "run")]
     assert_one_line_error(capsys, main(argv), *words)
     assert not (tmp_path / "boostobj_runs").exists()
-    if case != "bad_storage":  # the storage is checked in the run folder, once it exists
-        assert not (tmp_path / "run").exists()
+    assert not (tmp_path / "run").exists()  # a failed run leaves nothing to block a rerun
 
 
 def test_bad_predict_input_is_one_line_and_exit_2(
@@ -487,3 +494,186 @@ def test_payoff_known_columns_must_be_features(
 ) -> None:
     rc = main(["tune", str(market_csv), "--payoff-known", "nope", "x1", "--trials", "1", *FAST])
     assert_one_line_error(capsys, rc, "--payoff-known column 'nope' is not a feature column")
+
+
+# -- the error contract: one line on stderr, exit 2, nothing left that blocks a rerun ---------
+def _deny(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, error: int, path: str):
+    """``owner.name(path, ...)`` raises ``OSError(error)`` for a path whose name is ``path``:
+    a permission or a full disk that tests running as root cannot set up for real."""
+    real = getattr(owner, name)
+
+    def denied(target, *args, **kwargs):
+        if Path(target).name == path:
+            raise OSError(error, os.strerror(error), str(target))
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, denied)
+
+
+CONTRACT_CASES = {
+    "truncated_gzip": ["data.csv.gz", "cannot be read", "truncated"],
+    "unreadable_data": ["data.csv", "Permission denied"],
+    "read_only_out": ["run", "Read-only file system"],
+    "full_disk": ["report.json", "No space left on device", "1 completed trial(s) are kept"],
+    "bogus_storage": ["--storage bogus://x", "cannot open it"],
+    "postgres_without_driver": ["psycopg", "not installed", "boostobj[postgres]"],
+    "not_sqlite": ["--storage", "study.db", "file is not a database"],
+    "lightgbm_constant_features": ["every feature column", "constant"],
+    "lightgbm_unsplittable_feature": ["lightgbm failed", "report"],
+    "link_in_resumed_run": ["report.json is a symbolic link"],
+    "study_name_taken": ["study 'boostobj' already exists", "--resume"],
+    "internal_error": ["unexpected TypeError", "this is a bug", "BOOSTOBJ_TRACEBACK"],
+    "sidecar_missing_keys": ["lacks the key(s) 'params'"],
+    "truncated_model": ["model.json has", "truncated"],
+    "predict_out_dangling_link": ["pred.csv is a symbolic link", "--force"],
+}
+
+
+@pytest.mark.parametrize("case", list(CONTRACT_CASES))
+def test_every_failure_is_one_line_exit_2_and_leaves_no_blocker(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    """Each of these printed a traceback and exited 1 (or 134), or left a run folder that a
+    rerun refused; stdout holds no Optuna log either."""
+    import errno
+    import gzip
+
+    frame = market_frame(300)
+    data = tmp_path / "data.csv"
+    run = tmp_path / "run"
+    tune = ["tune", str(data), "--out", str(run), "--trials", "1", "--no-plots"]
+    tune += ["--n-estimators", "10"]
+    argv = tune
+    kept: list[str] = []  # what the run folder may keep: completed trials, the user's own files
+    if case == "truncated_gzip":
+        packed = gzip.compress(frame.to_csv(index=False).encode())
+        data = tmp_path / "data.csv.gz"
+        data.write_bytes(packed[: len(packed) * 3 // 4])
+        argv = ["tune", str(data), "--out", str(run)]
+    if not data.exists() and case != "truncated_gzip":
+        if case.startswith("lightgbm"):
+            frame[FEATURES] = 1.0
+            if case == "lightgbm_unsplittable_feature":
+                frame.loc[3, "x1"] = 2.0  # varies on one row: LightGBM keeps no feature
+            argv = [*tune, "--booster", "lightgbm", "--storage", str(tmp_path / "s.log")]
+        _write(frame, data)
+    if case == "unreadable_data":
+        if os.geteuid() != 0:
+            data.chmod(0)
+        else:  # root reads any file: fail the read as the OS would
+            _deny(monkeypatch, pd, "read_csv", errno.EACCES, "data.csv")
+    elif case == "read_only_out":
+        _deny(monkeypatch, os, "mkdir", errno.EROFS, "run")
+    elif case == "full_disk":
+        _deny(monkeypatch, Path, "write_text", errno.ENOSPC, "report.json")
+        kept = ["model", "study.db"]
+    elif case == "bogus_storage":
+        argv = [*tune, "--storage", "bogus://x"]
+    elif case == "postgres_without_driver":
+        monkeypatch.setitem(sys.modules, "psycopg", None)
+        argv = [*tune, "--storage", "postgresql://user@localhost/boostobj"]
+    elif case == "not_sqlite":
+        (tmp_path / "study.db").write_text("not a database\n" * 20)
+        argv = [*tune, "--storage", str(tmp_path / "study.db")]
+    elif case == "study_name_taken":  # an empty study of the user's: refused, never deleted
+        import optuna
+
+        from boostobj.tuning import make_storage
+
+        optuna.create_study(storage=make_storage(tmp_path / "s.log"), study_name="boostobj")
+        argv = [*tune, "--storage", str(tmp_path / "s.log")]
+    elif case == "link_in_resumed_run":
+        run.mkdir()
+        victim = tmp_path / "victim.json"
+        victim.write_text("mine")
+        (run / "report.json").symlink_to(victim)
+        argv = [*tune, "--resume"]
+        kept = ["report.json"]
+    elif case == "internal_error":
+
+        def broken(*args, **kwargs):
+            raise TypeError("a bug")
+
+        monkeypatch.setattr("boostobj.tables.load_table", broken)
+    elif case in ("sidecar_missing_keys", "truncated_model"):
+        model = tuned_model(frame, tmp_path)
+        if case == "sidecar_missing_keys":
+            meta = json.loads((model / "boostobj.json").read_text())
+            del meta["params"]
+            (model / "boostobj.json").write_text(json.dumps(meta))
+        else:
+            cut = (model / "model.json").read_bytes()
+            (model / "model.json").write_bytes(cut[: len(cut) // 2])
+        argv = ["predict", str(model), str(data), "--out", str(tmp_path / "pred.csv")]
+    elif case == "predict_out_dangling_link":
+        model = tuned_model(frame, tmp_path)
+        (tmp_path / "pred.csv").symlink_to(tmp_path / "nowhere" / "pred.csv")
+        argv = ["predict", str(model), str(data), "--out", str(tmp_path / "pred.csv")]
+    capsys.readouterr()  # what setting the case up printed
+    rc = main(argv)
+    printed = capsys.readouterr()
+    assert "Trial" not in printed.out and "Traceback" not in printed.out, printed.out
+    tuning_started = case in ("full_disk", "lightgbm_unsplittable_feature")
+    check_one_line_error(printed.err, rc, *CONTRACT_CASES[case], alone=not tuning_started)
+    assert sorted(p.name for p in run.iterdir()) == kept if run.exists() else not kept
+    if case == "full_disk":  # the completed trials resume, and the run then completes
+        monkeypatch.undo()
+        assert main([*tune, "--resume", "--trials", "0"]) == 0
+    if case in ("lightgbm_unsplittable_feature", "study_name_taken"):
+        import optuna
+
+        from boostobj.tuning import make_storage
+
+        # The failed run's own study is not left to block a rerun; the user's study stays.
+        names = optuna.get_all_study_names(make_storage(tmp_path / "s.log"))
+        assert names == ([] if case.startswith("lightgbm") else ["boostobj"])
+    if case == "link_in_resumed_run":
+        assert (tmp_path / "victim.json").read_text() == "mine"
+    if case == "predict_out_dangling_link":
+        assert not (tmp_path / "nowhere").exists()
+
+
+def tuned_model(frame: pd.DataFrame, tmp_path: Path) -> Path:
+    """A small XGBoost model folder fitted on ``frame``'s features (names recorded)."""
+    from boostobj import XGBWealthClassifier
+
+    est = XGBWealthClassifier(n_estimators=5).fit(frame[FEATURES], frame["p"])
+    return est.save(tmp_path / "model")
+
+
+def test_ctrl_c_exits_130_with_one_line(
+    market_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("boostobj.tuning.tune", interrupted)
+    assert main(["tune", str(market_csv), "--out", str(tmp_path / "run"), *FAST]) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == "boostobj: interrupted"
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_cut_lightgbm_model_is_one_line_not_a_crash(tmp_path: Path) -> None:
+    """``boostobj predict`` on a cut model.txt exited 134 inside LightGBM's parser: run as a
+    process, so a regression cannot kill pytest."""
+    from boostobj import LGBMWealthClassifier
+
+    frame = market_frame(300)
+    data = _write(frame, tmp_path / "data.csv")
+    model = LGBMWealthClassifier(n_estimators=10).fit(frame[FEATURES], frame["p"])
+    folder = model.save(tmp_path / "model")
+    text = (folder / "model.txt").read_bytes()
+    (folder / "model.txt").write_bytes(text[: text.index(b"Tree=2")])  # at a tree boundary
+    done = subprocess.run(
+        [sys.executable, "-m", "boostobj", "predict", str(folder), data, "--out", "p.csv"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("boostobj: error: ") and "model.txt has" in line and "truncated" in line
+    assert not (tmp_path / "p.csv").exists()

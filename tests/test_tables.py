@@ -74,3 +74,60 @@ def test_synthetic_table_keeps_the_bayes_policy() -> None:
     table = synthetic_table(500, seed=0)
     assert [len(r) for r in table.splits.values()] == [200, 100, 200]
     assert all(r.expected_log_payoff is not None for r in table.splits.values())
+
+
+def _market_frame(n: int = 300) -> pd.DataFrame:
+    X, p, _ = make_betting_market(n, random_state=0)
+    return pd.DataFrame(X, columns=FEATURES).assign(p=p)
+
+
+@pytest.mark.parametrize(
+    ("column", "kwargs", "what"),
+    [
+        ("x3", {}, "column 'x3'"),
+        ("x3", {"features": ["x1", "x3"]}, "feature column 'x3'"),
+        ("p", {}, "payoff column 'p'"),
+    ],
+)
+def test_a_numeric_column_with_bad_cells_is_an_error(
+    column: str, kwargs: dict, what: str, tmp_path: Path
+) -> None:
+    """One typo used to turn the column into text, silently ignored: 7 of 8 features."""
+    frame = _market_frame()
+    frame[column] = frame[column].astype(object)
+    frame.loc[[11, 40, 41], column] = ["n.a.", "?", "12,5"]
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(ValueError, match=rf"{what} holds numbers but 3 of its 300 .*'n.a.' at "
+                       r"index 11"):  # fmt: skip
+        load_table(tmp_path / "t.csv", **kwargs)
+
+
+def test_numeric_looking_means_90_percent_of_the_filled_cells(tmp_path: Path) -> None:
+    frame = _market_frame(300)
+    cells = np.arange(300).astype(str).astype(object)
+    cells[:28] = "text"  # 262 of 290 (90.3%) numbers: numeric-looking, refused
+    cells[30:40] = ""  # blank cells are missing, not counted
+    frame["code"] = cells
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(ValueError, match=r"'code' holds numbers but 28 of its 290"):
+        load_table(tmp_path / "t.csv")
+    cells[:40] = "text"  # 260 of 300 (86.7%) numbers: a text column, ignored and listed
+    frame["code"] = cells
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    table = load_table(tmp_path / "t.csv")
+    assert table.features == FEATURES and table.info["ignored_columns"] == ["code"]
+
+
+def test_unreadable_and_featureless_tables_are_clear_errors(tmp_path: Path) -> None:
+    import gzip
+
+    frame = _market_frame()
+    packed = gzip.compress(frame.to_csv(index=False).encode())
+    (tmp_path / "cut.csv.gz").write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(ValueError, match=r"cut.csv.gz cannot be read \(truncated"):
+        load_table(tmp_path / "cut.csv.gz")
+    frame[FEATURES] = 1.0
+    frame.loc[5, "x0"] = np.nan
+    frame.to_csv(tmp_path / "flat.csv", index=False)
+    with pytest.raises(ValueError, match=r"every feature column .* is constant or missing"):
+        load_table(tmp_path / "flat.csv")
