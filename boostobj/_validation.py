@@ -115,9 +115,24 @@ def check_features(X: Any, name: str = "X") -> NDArray[np.float64]:
 
 
 def feature_names(X: Any) -> tuple[str, ...] | None:
-    """The column names of a DataFrame-like ``X`` (as strings), or ``None`` for an array."""
+    """The column names of a DataFrame-like ``X``, or ``None`` for an array.
+
+    As in sklearn, only string names count: a frame with integer (or other non-string)
+    column labels has no feature names, and a mix of strings and non-strings is refused.
+    """
     columns = getattr(X, "columns", None)
-    return None if columns is None else tuple(str(c) for c in columns)
+    if columns is None or len(columns) == 0:
+        return None
+    is_str = [isinstance(c, str) for c in columns]
+    if all(is_str):
+        return tuple(columns)
+    if any(is_str):
+        kinds = sorted({type(c).__name__ for c in columns})
+        raise TypeError(
+            f"X's column names mix strings and other types ({', '.join(kinds)}); feature "
+            "names must all be strings: X.columns = X.columns.astype(str)"
+        )
+    return None
 
 
 @dataclass(frozen=True, eq=False)

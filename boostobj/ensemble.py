@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
 
 from ._meta import versions
 from ._validation import Rows
@@ -89,6 +90,8 @@ class CrossFitEnsemble(_PolicyClassifier):
             train on it: honest scores for choosing a threshold.
         n_rounds_: mean boosting rounds per member (rounded).
         n_configs_: how many estimators were cross-fitted (``len(members_) / n_folds``).
+        feature_names_in_, n_features_in_: as for the members; ``X`` is checked once against
+            them per call, as sklearn checks it (reordered or renamed columns are refused).
     """
 
     def __init__(
@@ -173,9 +176,11 @@ class CrossFitEnsemble(_PolicyClassifier):
         for member in self.members_:
             member.feature_names_in_ = names
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "members_")
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "members_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        check_is_fitted(self)  # NotFittedError
 
     def _cut(self) -> float:  # the threshold, or the (first) estimator's
         first = self._estimators()[0]
@@ -183,14 +188,14 @@ class CrossFitEnsemble(_PolicyClassifier):
 
     def decision_function(self, X: Any) -> NDArray[np.float64]:
         """Mean of the members' raw margins."""
-        self._check_fitted()
-        return np.mean([m.decision_function(X) for m in self.members_], axis=0)
+        Xa = self._validate_X(X)
+        return np.mean([m._margins(Xa)[0] for m in self.members_], axis=0)
 
     def decision_margin(self, X: Any) -> NDArray[np.float64]:
         """Mean of the members' decision margins (net of break-even margins with
         ``payoff_columns``); :meth:`predict` thresholds ``sigmoid`` of it."""
-        self._check_fitted()
-        return np.mean([m.decision_margin(X) for m in self.members_], axis=0)
+        Xa = self._validate_X(X)
+        return np.mean([m._net_margin(Xa) for m in self.members_], axis=0)
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:

@@ -6,10 +6,17 @@ training set; ``decision_function`` gives raw margins, ``predict_proba`` two col
 log-wealth of those decisions. They work with ``clone``, ``Pipeline`` and
 ``cross_val_score(est, X, p)``. ``save``/``load`` write the booster's own model file plus a
 JSON sidecar, no pickle.
+
+Input is checked as sklearn checks it: using a model before ``fit`` raises
+``sklearn.exceptions.NotFittedError``; a model fitted on a DataFrame refuses a frame whose
+columns are renamed, missing or in another order (``ValueError`` naming them; columns are
+never reordered by name), and warns when given a bare array of the right width (used by
+position) or, fitted on an array, a DataFrame.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,11 +24,12 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 from . import _defaults
 from ._backend import Backend, TrainSpec, get_backend
 from ._meta import versions
-from ._validation import Rows, check_features, check_same_length, log_payoff
+from ._validation import Rows, check_features, check_same_length, feature_names, log_payoff
 from .losses import Loss, get_loss
 from .metrics import break_even_margin, decide, log_wealth, margin_threshold, sigmoid
 from .persistence import SIDECAR, load_model, write_model_folder
@@ -39,6 +47,57 @@ class _PolicyClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> NDArray[np.float64]:
         raise NotImplementedError
+
+    def _validate_X(self, X: Any) -> NDArray[np.float64]:
+        """``X`` checked against the fit: fitted (else ``NotFittedError``), numeric 2-D, the
+        same width, and for a DataFrame the same column names in the same order.
+
+        Names follow sklearn: fitted on a DataFrame, a frame with other, missing or reordered
+        columns raises ``ValueError`` naming them (columns are never matched by name behind
+        your back); a bare array of the right width is used by position with a
+        ``UserWarning``, as is a DataFrame given to a model fitted on an array.
+        """
+        check_is_fitted(self)
+        Xa = check_features(X)
+        self._check_feature_names(feature_names(X))
+        if Xa.shape[1] != self.n_features_in_:  # type: ignore[attr-defined]
+            raise ValueError(
+                f"X has {Xa.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"  # type: ignore[attr-defined]
+            )
+        return Xa
+
+    def _check_feature_names(self, names: tuple[str, ...] | None) -> None:
+        """sklearn's feature-name check (same messages), with the misplaced column named."""
+        fitted = getattr(self, "feature_names_in_", None)
+        who = type(self).__name__
+        if fitted is None and names is None:
+            return
+        if fitted is None or names is None:
+            has = "X has feature names" if fitted is None else "X does not have valid feature names"
+            how = "without" if fitted is None else "with"
+            warnings.warn(f"{has}, but {who} was fitted {how} feature names", stacklevel=4)
+            return
+        fitted = [str(c) for c in fitted]
+        if list(names) == fitted:
+            return
+        unseen = sorted(set(names) - set(fitted))
+        missing = sorted(set(fitted) - set(names))
+        msg = "The feature names should match those that were passed during fit.\n"
+        if unseen:
+            msg += "Feature names unseen at fit time:\n" + _bullets(unseen)
+        if missing:
+            msg += "Feature names seen at fit time, yet now missing:\n" + _bullets(missing)
+        if not unseen and not missing and len(names) != len(fitted):
+            msg += f"X has {len(names)} columns, fit had {len(fitted)}: a name is repeated."
+        elif not unseen and not missing:
+            i = next(i for i, (a, b) in enumerate(zip(names, fitted, strict=True)) if a != b)
+            msg += (
+                "Feature names must be in the same order as they were in fit.\n"
+                f"Column {i} is {names[i]!r} but was {fitted[i]!r} in fit; "
+                "reorder with X[model.feature_names_in_]."
+            )
+        raise ValueError(msg)
 
     def decision_margin(self, X: Any) -> NDArray[np.float64]:
         raise NotImplementedError
@@ -68,6 +127,11 @@ class _PolicyClassifier(ClassifierMixin, BaseEstimator):
         take = self.predict(X)
         check_same_length(X=take, p=r)
         return log_wealth(r, take)
+
+
+def _bullets(names: list[str], most: int = 5) -> str:
+    shown = [f"- {n}\n" for n in names[:most]]
+    return "".join(shown) + ("- ...\n" if len(names) > most else "")
 
 
 class _WealthClassifier(_PolicyClassifier):
@@ -202,13 +266,8 @@ class _WealthClassifier(_PolicyClassifier):
         self.evals_result_ = trained.evals_result
         return self
 
-    def _check_fitted_X(self, X: Any) -> NDArray[np.float64]:
-        if not hasattr(self, "booster_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit first")
-        Xa = check_features(X)
-        if Xa.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {Xa.shape[1]} features; the model has {self.n_features_in_}")
-        return Xa
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "booster_")
 
     def _margins(self, Xa: NDArray[np.float64]) -> tuple[NDArray[np.float64], Any]:
         """``(raw margin, base margin or None)`` of checked features ``Xa``."""
@@ -220,13 +279,13 @@ class _WealthClassifier(_PolicyClassifier):
 
         With ``payoff_columns``, ``sigmoid(f)`` is the probability of the positive outcome.
         """
-        return self._margins(self._check_fitted_X(X))[0]
+        return self._margins(self._validate_X(X))[0]
 
     def decision_margin(self, X: Any) -> NDArray[np.float64]:
         """The margin :meth:`predict` thresholds: :meth:`decision_function`, or with
         ``payoff_columns`` that net of each row's break-even margin (then ``> 0`` means
         ``q log p_win + (1 - q) log p_loss > 0``). Tune thresholds on ``sigmoid`` of this."""
-        return self._net_margin(self._check_fitted_X(X))
+        return self._net_margin(self._validate_X(X))
 
     def _net_margin(self, Xa: NDArray[np.float64]) -> NDArray[np.float64]:
         """:meth:`decision_margin` of features already checked."""
@@ -246,8 +305,7 @@ class _WealthClassifier(_PolicyClassifier):
     def save_parts(self) -> tuple[Callable[[Path], None], dict[str, Any]]:
         """``(write the booster's file into a folder, the sidecar)``: what :meth:`save` writes,
         for :mod:`boostobj.persistence` to add to (a deployed policy's verdict)."""
-        if not hasattr(self, "booster_"):
-            raise ValueError("fit the model before saving it")
+        check_is_fitted(self)
         params = self.get_params()
         loss = self.get_loss()
         params["loss"], params["loss_params"] = loss.name, loss.params
@@ -320,6 +378,12 @@ class XGBWealthClassifier(_WealthClassifier):
         random_state: XGBoost ``seed``.
         n_jobs: XGBoost ``nthread`` and the objective's kernel threads (``None``: all cores).
         params: more XGBoost parameters, passed through; they win over the above.
+
+    Attributes (after ``fit``):
+        feature_names_in_: ``X``'s column names when it was a DataFrame with string column
+            names, else ``None``. ``predict`` and the other methods refuse a DataFrame whose
+            columns differ from these or come in another order (``ValueError``).
+        n_features_in_: the number of columns of ``X``.
     """
 
     booster_name = "xgboost"
@@ -393,6 +457,12 @@ class LGBMWealthClassifier(_WealthClassifier):
         n_jobs: LightGBM ``num_threads`` and the objective's kernel threads (``None``:
             LightGBM's default; the kernel uses every core).
         params: more LightGBM parameters, passed through; they win over the above.
+
+    Attributes (after ``fit``):
+        feature_names_in_: ``X``'s column names when it was a DataFrame with string column
+            names, else ``None``. ``predict`` and the other methods refuse a DataFrame whose
+            columns differ from these or come in another order (``ValueError``).
+        n_features_in_: the number of columns of ``X``.
     """
 
     booster_name = "lightgbm"

@@ -1,0 +1,96 @@
+"""The estimators check their input the sklearn way: feature names, fitted state, sparse input,
+tags, tiny data, numeric options and sklearn's own ``check_estimator``."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from boostobj import CrossFitEnsemble, LGBMWealthClassifier, XGBWealthClassifier
+
+CLASSES = [XGBWealthClassifier, LGBMWealthClassifier]
+COLS = ["a", "b", "c", "d"]
+
+
+def tiny(cls, **kw):
+    return cls(n_estimators=8, early_stopping_rounds=None, n_jobs=1, **kw)
+
+
+def fitted(kind):
+    """An estimator (or a 2-fold ensemble) of ``kind``, unfitted."""
+    if kind == "ensemble":
+        return CrossFitEnsemble(tiny(XGBWealthClassifier), n_folds=2)
+    return tiny({"xgboost": XGBWealthClassifier, "lightgbm": LGBMWealthClassifier}[kind])
+
+
+KINDS = ["xgboost", "lightgbm", "ensemble"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    p = np.exp(0.3 * np.tanh(X[:, 0] - X[:, 1]) + 0.1 * rng.normal(size=300))
+    return pd.DataFrame(X, columns=COLS), p
+
+
+METHODS = ["predict", "predict_proba", "decision_function", "decision_margin", "score"]
+
+
+def call(est, method, X, p):
+    return getattr(est, method)(X, p) if method == "score" else getattr(est, method)(X)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reordered_renamed_or_missing_columns_are_refused(kind, data):
+    frame, p = data
+    est = fitted(kind).fit(frame, p)
+    assert list(est.feature_names_in_) == COLS
+    bad = [
+        (frame[COLS[::-1]], "must be in the same order as they were in fit.\nColumn 0 is 'd' "),
+        (frame.rename(columns={"b": "B"}), "unseen at fit time:\n- B\n(?s:.)*now missing:\n- b\n"),
+        (frame[COLS[:3]], "seen at fit time, yet now missing:\n- d\n"),
+    ]
+    for method in METHODS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the fitted columns pass without a warning
+            call(est, method, frame, p)
+        for X_bad, match in bad:
+            expected = f"should match those .* during fit.\nFeature names {match}"
+            with pytest.raises(ValueError, match=expected):
+                call(est, method, X_bad, p)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_arrays_and_frames_mixed_warn_like_sklearn_and_width_is_checked(kind, data):
+    frame, p = data
+    est = fitted(kind).fit(frame, p)
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but"):
+        by_position = est.predict(frame.to_numpy())
+    np.testing.assert_array_equal(by_position, est.predict(frame))
+    with pytest.raises(ValueError, match=r"X has 3 features, but \w+ is expecting 4 features"):
+        est.predict(frame.to_numpy()[:, :3])
+    on_array = fitted(kind).fit(frame.to_numpy(), p)
+    assert on_array.feature_names_in_ is None
+    with pytest.warns(UserWarning, match=r"X has feature names, but \w+ was fitted without"):
+        on_array.predict(frame)
+    with warnings.catch_warnings():  # integer column labels are no names, as in sklearn
+        warnings.simplefilter("error")
+        on_array.predict(pd.DataFrame(frame.to_numpy()))
+    with pytest.raises(TypeError, match="mix strings and other types"):
+        on_array.predict(frame.set_axis(["a", "b", 3, 4], axis=1))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_use_before_fit_raises_not_fitted_error(kind, data, tmp_path):
+    frame, p = data
+    est = fitted(kind)
+    for method in METHODS:
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            call(est, method, frame, p)
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        est.save(tmp_path / "m")
