@@ -99,7 +99,20 @@ def check_sample_weight(sample_weight: ArrayLike | None, n: int) -> NDArray[np.f
 
 
 def check_features(X: Any, name: str = "X") -> NDArray[np.float64]:
-    """``X`` as a 2-D float array with at least one row; NaN (missing) is allowed, inf is not."""
+    """``X`` as a 2-D float array with at least one row; NaN (missing) is allowed, inf is not.
+
+    Sparse matrices are refused (``TypeError``): densify them with ``X.toarray()``, where a
+    stored-nothing entry becomes 0, not missing. Complex numbers are refused too.
+    """
+    import scipy.sparse
+
+    if scipy.sparse.issparse(X):
+        raise TypeError(
+            f"{name} is a scipy.sparse matrix, but boostobj needs dense features: pass "
+            f"{name}.toarray() (entries not stored become 0, not missing)"
+        )
+    if np.iscomplexobj(X):
+        raise ValueError(f"{name} has complex numbers; complex data is not supported")
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -94,3 +94,18 @@ def test_use_before_fit_raises_not_fitted_error(kind, data, tmp_path):
             call(est, method, frame, p)
     with pytest.raises(NotFittedError, match="not fitted yet"):
         est.save(tmp_path / "m")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sparse_input_is_refused_with_a_clear_message(kind, data):
+    sparse = pytest.importorskip("scipy.sparse")
+    frame, p = data
+    X = frame.to_numpy()
+    for bad in (sparse.csr_matrix(X), sparse.csc_array(X)):
+        with pytest.raises(TypeError, match=r"X is a scipy.sparse matrix.*X.toarray\(\)"):
+            fitted(kind).fit(bad, p)
+    est = fitted(kind).fit(X, p)
+    with pytest.raises(TypeError, match="sparse"):
+        est.predict(sparse.csr_matrix(X))
+    with pytest.raises(ValueError, match="complex data is not supported"):
+        est.predict(X + 1j)
