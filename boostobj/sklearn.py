@@ -48,6 +48,22 @@ class _PolicyClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Any) -> NDArray[np.float64]:
         raise NotImplementedError
 
+    def __sklearn_tags__(self) -> Any:
+        """sklearn's tags (sklearn >= 1.6): a binary classifier whose ``y`` is a payoff
+        multiplier ``p > 0``, not a class label (``positive_only``); one target; NaN in ``X``
+        is missing (``allow_nan``); sparse ``X`` is refused."""
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = True
+        tags.classifier_tags.multi_class = False
+        tags.classifier_tags.multi_label = False
+        tags.target_tags.required = True
+        tags.target_tags.positive_only = True
+        tags.target_tags.multi_output = False
+        tags.target_tags.single_output = True
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = False
+        return tags
+
     def _validate_X(self, X: Any) -> NDArray[np.float64]:
         """``X`` checked against the fit: fitted (else ``NotFittedError``), numeric 2-D, the
         same width, and for a DataFrame the same column names in the same order.

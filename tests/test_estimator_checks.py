@@ -109,3 +109,19 @@ def test_sparse_input_is_refused_with_a_clear_message(kind, data):
         est.predict(sparse.csr_matrix(X))
     with pytest.raises(ValueError, match="complex data is not supported"):
         est.predict(X + 1j)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_tags_say_binary_classifier_on_positive_payoffs_nan_allowed_no_sparse(kind, data):
+    from sklearn.utils import get_tags
+
+    tags = get_tags(fitted(kind))
+    assert tags.estimator_type == "classifier" and tags.requires_fit
+    assert not tags.classifier_tags.multi_class and not tags.classifier_tags.multi_label
+    assert tags.target_tags.required and tags.target_tags.positive_only
+    assert tags.target_tags.single_output and not tags.target_tags.multi_output
+    assert tags.input_tags.allow_nan and not tags.input_tags.sparse
+    frame, p = data  # allow_nan holds: NaN is a missing value
+    X = frame.to_numpy().copy()
+    X[::7, 1] = np.nan
+    assert np.isfinite(fitted(kind).fit(X, p).decision_function(X)).all()
