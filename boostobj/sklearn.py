@@ -276,7 +276,8 @@ class _WealthClassifier(_PolicyClassifier):
             callbacks=list(callbacks or []),
         )
         evals_base = [(ev, self._base_margin(ev.X)) for ev in evals]
-        trained = self.backend.train(spec, rows, self._base_margin(rows.X), evals_base)
+        self._check_rows(rows, spec.params)
+        trained = self._train(spec, rows, self._base_margin(rows.X), evals_base)
         self.booster_ = trained.booster
         self.n_rounds_ = trained.n_rounds
         self.evals_result_ = trained.evals_result
@@ -284,6 +285,12 @@ class _WealthClassifier(_PolicyClassifier):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "booster_")
+
+    def _check_rows(self, rows: Rows, params: dict[str, Any]) -> None:
+        """Refuse training rows the booster cannot use, before it runs (a booster hook)."""
+
+    def _train(self, spec: TrainSpec, rows: Rows, base: Any, evals: list[Any]) -> Any:
+        return self.backend.train(spec, rows, base, evals)
 
     def _margins(self, Xa: NDArray[np.float64]) -> tuple[NDArray[np.float64], Any]:
         """``(raw margin, base margin or None)`` of checked features ``Xa``."""
@@ -522,6 +529,46 @@ class LGBMWealthClassifier(_WealthClassifier):
         if self.n_jobs is not None:
             params["num_threads"] = self.n_jobs
         return {**params, **(self.params or {})}
+
+    def _check_rows(self, rows: Rows, params: dict[str, Any]) -> None:
+        """LightGBM splits a node only if both children keep ``min_data_in_leaf`` rows
+        (default 20); with ``n <= 2 * min_data_in_leaf`` training rows it drops every
+        feature and fails in C++, so refuse that here, naming the parameter to lower."""
+        key = next((k for k in _MIN_DATA_IN_LEAF if k in params), None)
+        least = 20 if key is None else int(params[key])
+        if len(rows) <= 2 * least:
+            n = len(rows)
+            raise ValueError(
+                f"LightGBM cannot learn from {n} sample{'s' if n != 1 else ''}: a split needs "
+                f"min_data_in_leaf={least} training rows on each side, so more than "
+                f"{2 * least} rows. Lower it, e.g. params={{'min_data_in_leaf': "
+                f"{max(1, (n - 1) // 4)}}} (on very few rows also 'min_data_in_bin', default "
+                "3), or fit on more rows"
+            )
+
+    def _train(self, spec: TrainSpec, rows: Rows, base: Any, evals: list[Any]) -> Any:
+        import lightgbm as lgb
+
+        try:
+            return super()._train(spec, rows, base, evals)
+        except lgb.basic.LightGBMError as exc:
+            if "num_features()" not in str(exc):
+                raise
+            raise ValueError(
+                "LightGBM found no feature it can split: every column of X is constant, or "
+                "no cut leaves min_data_in_leaf rows on both sides (lower 'min_data_in_leaf' "
+                "or 'min_data_in_bin' in params)"
+            ) from exc
+
+
+#: LightGBM's names for ``min_data_in_leaf`` (default 20), the fewest rows per leaf.
+_MIN_DATA_IN_LEAF = (
+    "min_data_in_leaf",
+    "min_data_per_leaf",
+    "min_data",
+    "min_child_samples",
+    "min_samples_leaf",
+)
 
 
 #: Booster name -> estimator class: what ``tune`` and the CLI build.

@@ -125,3 +125,16 @@ def test_tags_say_binary_classifier_on_positive_payoffs_nan_allowed_no_sparse(ki
     X = frame.to_numpy().copy()
     X[::7, 1] = np.nan
     assert np.isfinite(fitted(kind).fit(X, p).decision_function(X)).all()
+
+
+def test_lightgbm_on_tiny_data_names_the_parameter_to_lower(data):
+    frame, p = data
+    X, p = frame.to_numpy()[:30], p[:30]
+    with pytest.raises(ValueError, match=r"30 samples: .*min_data_in_leaf=20 .* more than 40"):
+        tiny(LGBMWealthClassifier).fit(X, p)
+    with pytest.raises(ValueError, match=r"min_data_in_leaf=15 .* more than 30 rows"):
+        tiny(LGBMWealthClassifier, params={"min_child_samples": 15}).fit(X, p)
+    est = tiny(LGBMWealthClassifier, params={"min_data_in_leaf": 5}).fit(X, p)
+    assert np.unique(est.decision_function(X)).size > 1  # it split
+    with pytest.raises(ValueError, match="no feature it can split: every column of X is constant"):
+        tiny(LGBMWealthClassifier).fit(np.ones((100, 3)), np.exp(np.linspace(-1, 1, 100)))
