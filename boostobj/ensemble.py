@@ -26,18 +26,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import pairwise
+from numbers import Integral, Real
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._meta import versions
 from ._validation import Rows
 from .guard import split_point
-from .metrics import margin_threshold
 from .persistence import load_model, write_model_folder
 from .sklearn import _PolicyClassifier
 
@@ -94,6 +95,12 @@ class CrossFitEnsemble(_PolicyClassifier):
             them per call, as sklearn checks it (reordered or renamed columns are refused).
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": "no_validation",  # each member checks its own options
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "threshold": [Interval(Real, 0, 1, closed="both"), None],
+    }
+
     def __init__(
         self, estimator: Any | list[Any], n_folds: int = 5, threshold: float | None = None
     ) -> None:
@@ -123,9 +130,8 @@ class CrossFitEnsemble(_PolicyClassifier):
 
     def fit_rows(self, rows: Rows) -> CrossFitEnsemble:
         """:meth:`fit` on rows already checked; ``rows.groups`` keeps groups whole."""
+        self._validate_params()  # n_folds and threshold, before any member trains
         blocks = fold_blocks(len(rows), self.n_folds, rows.groups)
-        if self.threshold is not None:
-            margin_threshold(self.threshold)  # validates
         members, oof = [], np.zeros(len(rows))
         for estimator in self._estimators():
             base_seed = int(estimator.get_params().get("random_state") or 0)

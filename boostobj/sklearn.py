@@ -18,12 +18,19 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from . import _defaults
@@ -31,7 +38,7 @@ from ._backend import Backend, TrainSpec, get_backend
 from ._meta import versions
 from ._validation import Rows, check_features, check_same_length, feature_names, log_payoff
 from .losses import Loss, get_loss
-from .metrics import break_even_margin, decide, log_wealth, margin_threshold, sigmoid
+from .metrics import break_even_margin, decide, log_wealth, sigmoid
 from .persistence import SIDECAR, load_model, write_model_folder
 from .persistence import prepare_output_dir as prepare_output_dir  # moved; kept importable
 
@@ -145,6 +152,55 @@ class _PolicyClassifier(ClassifierMixin, BaseEstimator):
         return log_wealth(r, take)
 
 
+#: LightGBM's names for ``min_data_in_leaf`` (default 20), the fewest rows per leaf.
+_MIN_DATA_IN_LEAF = (
+    "min_data_in_leaf",
+    "min_data_per_leaf",
+    "min_data",
+    "min_child_samples",
+    "min_samples_leaf",
+)
+
+
+# -- numeric options, checked at fit time before any booster runs ---------------------------
+_POSITIVE = [Interval(Real, 0, np.inf, closed="neither")]  # finite, > 0
+_NON_NEGATIVE = [Interval(Real, 0, np.inf, closed="left")]  # finite, >= 0
+_FRACTION = [Interval(Real, 0, 1, closed="right")]  # (0, 1]
+_COUNT = [Interval(Integral, 0, None, closed="left")]  # integer >= 0
+_LEAVES = [Interval(Integral, 2, 131072, closed="both")]  # LightGBM's num_leaves
+
+#: The estimators' own arguments (sklearn's ``_parameter_constraints``).
+_ESTIMATOR_OPTIONS: dict[str, Any] = {
+    "loss": "no_validation",  # get_loss checks it
+    "loss_params": [dict, None],
+    "threshold": [Interval(Real, 0, 1, closed="both")],
+    "payoff_columns": "no_validation",  # _base_margin checks it against X
+    "n_estimators": [Interval(Integral, 1, None, closed="left")],
+    "learning_rate": _POSITIVE,
+    "early_stopping_rounds": [Interval(Integral, 1, None, closed="left"), None],
+    "early_stopping_metric": [StrOptions({"loss", "log_wealth"})],
+    "random_state": [Interval(Integral, None, None, closed="neither"), None],
+    "n_jobs": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None],
+    "params": [dict, None],
+}
+
+#: Entries of ``params`` (both boosters' names and aliases) the boosters would refuse in C++
+#: or, for ``eta=nan``, silently train on; other entries pass through unchecked.
+_BOOSTER_OPTIONS: dict[str, list[Any]] = {
+    **dict.fromkeys(("learning_rate", "eta", "shrinkage_rate"), _POSITIVE),
+    **dict.fromkeys(("subsample", "colsample_bytree", "colsample_bylevel"), _FRACTION),
+    **dict.fromkeys(("colsample_bynode", "bagging_fraction", "feature_fraction"), _FRACTION),
+    **dict.fromkeys(("reg_lambda", "reg_alpha", "lambda", "alpha"), _NON_NEGATIVE),
+    **dict.fromkeys(("lambda_l1", "lambda_l2", "gamma", "min_split_loss"), _NON_NEGATIVE),
+    **dict.fromkeys(("min_gain_to_split", "min_child_weight"), _NON_NEGATIVE),
+    **dict.fromkeys(("min_sum_hessian_in_leaf", "min_sum_hessian"), _NON_NEGATIVE),
+    **dict.fromkeys(_MIN_DATA_IN_LEAF, _COUNT),
+    "bagging_freq": _COUNT,
+    "min_data_in_bin": [Interval(Integral, 1, None, closed="left")],
+    "max_bin": [Interval(Integral, 2, None, closed="left")],
+}
+
+
 def _bullets(names: list[str], most: int = 5) -> str:
     shown = [f"- {n}\n" for n in names[:most]]
     return "".join(shown) + ("- ...\n" if len(names) > most else "")
@@ -155,6 +211,8 @@ class _WealthClassifier(_PolicyClassifier):
     the booster calls, and a subclass only names its backend and its parameters."""
 
     booster_name: ClassVar[str]
+    #: Checks of the booster-specific arguments and ``params`` entries (class by class).
+    _own_options: ClassVar[dict[str, list[Any]]] = {}
 
     @property
     def backend(self) -> Backend:
@@ -173,6 +231,21 @@ class _WealthClassifier(_PolicyClassifier):
     def get_loss(self) -> Loss:
         """The surrogate this estimator trains: ``get_loss(loss, **loss_params)``."""
         return get_loss(self.loss, **(self.loss_params or {}))
+
+    @property
+    def _parameter_constraints(self) -> dict[str, Any]:
+        return {**_ESTIMATOR_OPTIONS, **self._own_options}
+
+    def _check_options(self) -> None:
+        """Refuse a numeric option out of range, naming it and its value, before the booster
+        runs: the arguments (sklearn's ``_validate_params``), then the known ``params``
+        entries (:data:`_BOOSTER_OPTIONS`). ``InvalidParameterError`` is a ``ValueError``."""
+        self._validate_params()
+        validate_parameter_constraints(
+            {**_BOOSTER_OPTIONS, **self._own_options},
+            dict(self.params or {}),
+            caller_name=f"{type(self).__name__}(params=...)",
+        )
 
     def _stop_on_loss(self) -> bool:
         if self.early_stopping_metric not in ("loss", "log_wealth"):
@@ -248,9 +321,9 @@ class _WealthClassifier(_PolicyClassifier):
     ) -> _WealthClassifier:
         """:meth:`fit` on rows already checked (:class:`boostobj._validation.Rows`): what
         ``tune`` and :class:`~boostobj.CrossFitEnsemble` call, so ``p`` is checked once."""
+        self._check_options()
         loss = self.get_loss()
-        margin_threshold(self.threshold)  # validates
-        stop_on_loss = self._stop_on_loss()  # validates early_stopping_metric
+        stop_on_loss = self._stop_on_loss()
         if self.payoff_columns is not None and loss.name != "outcome":
             raise ValueError(
                 "payoff_columns needs loss='outcome': the decision q log p_win + (1 - q) "
@@ -410,6 +483,7 @@ class XGBWealthClassifier(_WealthClassifier):
     """
 
     booster_name = "xgboost"
+    _own_options: ClassVar[dict[str, list[Any]]] = {"max_depth": _COUNT, "max_leaves": _COUNT}
 
     def __init__(
         self,
@@ -489,6 +563,9 @@ class LGBMWealthClassifier(_WealthClassifier):
     """
 
     booster_name = "lightgbm"
+    _own_options: ClassVar[dict[str, list[Any]]] = dict.fromkeys(
+        ("num_leaves", "num_leaf", "max_leaves", "max_leaf"), _LEAVES
+    )
 
     def __init__(
         self,
@@ -559,16 +636,6 @@ class LGBMWealthClassifier(_WealthClassifier):
                 "no cut leaves min_data_in_leaf rows on both sides (lower 'min_data_in_leaf' "
                 "or 'min_data_in_bin' in params)"
             ) from exc
-
-
-#: LightGBM's names for ``min_data_in_leaf`` (default 20), the fewest rows per leaf.
-_MIN_DATA_IN_LEAF = (
-    "min_data_in_leaf",
-    "min_data_per_leaf",
-    "min_data",
-    "min_child_samples",
-    "min_samples_leaf",
-)
 
 
 #: Booster name -> estimator class: what ``tune`` and the CLI build.

@@ -138,3 +138,62 @@ def test_lightgbm_on_tiny_data_names_the_parameter_to_lower(data):
     assert np.unique(est.decision_function(X)).size > 1  # it split
     with pytest.raises(ValueError, match="no feature it can split: every column of X is constant"):
         tiny(LGBMWealthClassifier).fit(np.ones((100, 3)), np.exp(np.linspace(-1, 1, 100)))
+
+
+XGB, LGBM = XGBWealthClassifier, LGBMWealthClassifier
+BAD_OPTIONS = [
+    # (classes, options, the parameter and value the message names)
+    (CLASSES, {"n_estimators": 0}, "'n_estimators' parameter .* Got 0 "),
+    (CLASSES, {"n_estimators": -1}, "'n_estimators' parameter .* Got -1 "),
+    (CLASSES, {"n_estimators": 2.5}, "'n_estimators' parameter .* an int .* Got 2.5 "),
+    (CLASSES, {"learning_rate": float("nan")}, r"'learning_rate' .* \(0.0, inf\). Got nan "),
+    (CLASSES, {"learning_rate": 0.0}, "'learning_rate' parameter .* Got 0.0 "),
+    (CLASSES, {"early_stopping_rounds": 0}, "'early_stopping_rounds' .* or None. Got 0 "),
+    (CLASSES, {"threshold": 1.5}, r"'threshold' .* \[0.0, 1.0\]. Got 1.5 "),
+    (CLASSES, {"early_stopping_metric": "auc"}, "'early_stopping_metric' .* Got 'auc' "),
+    (CLASSES, {"n_jobs": 0}, "'n_jobs' parameter .* Got 0 "),
+    (CLASSES, {"random_state": 1.5}, "'random_state' parameter .* Got 1.5 "),
+    (CLASSES, {"params": {"subsample": 2.0}}, r"'subsample' .*\(params=...\) .* Got 2.0 "),
+    (CLASSES, {"params": {"colsample_bytree": 0}}, "'colsample_bytree' .* Got 0 "),
+    (CLASSES, {"params": {"eta": float("nan")}}, "'eta' parameter .* Got nan "),
+    (CLASSES, {"params": {"reg_lambda": -1}}, "'reg_lambda' parameter .* Got -1 "),
+    (CLASSES, {"params": {"reg_alpha": float("inf")}}, "'reg_alpha' parameter .* Got inf "),
+    (CLASSES, {"params": {"min_child_weight": -0.5}}, "'min_child_weight' .* Got -0.5 "),
+    (CLASSES, {"params": {"max_bin": 1}}, "'max_bin' parameter .* Got 1 "),
+    ([XGB], {"max_depth": -3}, "'max_depth' parameter .* Got -3 "),
+    ([XGB], {"params": {"max_depth": 2.5}}, "'max_depth' parameter .* Got 2.5 "),
+    ([LGBM], {"num_leaves": 1}, r"'num_leaves' .* \[2, 131072\]. Got 1 "),
+    ([LGBM], {"params": {"bagging_fraction": 0.0}}, "'bagging_fraction' .* Got 0.0 "),
+    ([LGBM], {"params": {"min_child_samples": -1}}, "'min_child_samples' .* Got -1 "),
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "options", "match"),
+    [(cls, o, m) for classes, o, m in BAD_OPTIONS for cls in classes],
+    ids=lambda v: v.__name__[:4] if isinstance(v, type) else None,
+)
+def test_bad_numeric_options_are_refused_before_the_booster_runs(
+    cls, options, match, data, monkeypatch
+):
+    def no_booster(*args, **kwargs):
+        raise AssertionError("the booster ran")
+
+    monkeypatch.setattr(cls, "_train", no_booster)
+    frame, p = data
+    with pytest.raises(ValueError, match=match):
+        cls(**options).fit(frame, p)
+
+
+def test_good_edge_options_are_accepted(data):
+    frame, p = data
+    for est in (
+        tiny(XGB, learning_rate=1.0, max_depth=0, params={"subsample": 1, "reg_lambda": 0}),
+        XGB(n_estimators=1, n_jobs=-1, random_state=None, threshold=1.0),
+        tiny(LGBM, num_leaves=2, params={"feature_fraction": 1.0, "min_child_samples": 0}),
+    ):
+        assert est.fit(frame, p).n_rounds_ >= 1
+    with pytest.raises(ValueError, match=r"'n_folds' parameter of CrossFitEnsemble .* Got 1 "):
+        CrossFitEnsemble(tiny(XGB), n_folds=1).fit(frame, p)
+    with pytest.raises(ValueError, match=r"'threshold' parameter of CrossFitEnsemble .* Got -0.1"):
+        CrossFitEnsemble(tiny(XGB), threshold=-0.1).fit(frame, p)

@@ -155,7 +155,7 @@ def test_bad_eval_set_and_unfitted_use(cls, market):
     est = small(cls).fit(X, p)
     with pytest.raises(ValueError, match="features"):
         est.predict(Xv[:, :3])
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match=r"'threshold' parameter .* Got nan instead"):
         small(cls, threshold=float("nan")).fit(X, p)
 
 
