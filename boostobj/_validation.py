@@ -6,6 +6,7 @@ The data contract: a payoff multiplier ``p > 0`` travels to the booster as its l
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,11 +99,15 @@ def check_sample_weight(sample_weight: ArrayLike | None, n: int) -> NDArray[np.f
     return arr
 
 
+_ComplexWarning = getattr(np, "exceptions", np).ComplexWarning  # numpy < 1.25: np.ComplexWarning
+
+
 def check_features(X: Any, name: str = "X") -> NDArray[np.float64]:
     """``X`` as a 2-D float array with at least one row; NaN (missing) is allowed, inf is not.
 
     Sparse matrices are refused (``TypeError``): densify them with ``X.toarray()``, where a
-    stored-nothing entry becomes 0, not missing. Complex numbers are refused too.
+    stored-nothing entry becomes 0, not missing. Complex numbers are refused too; a
+    non-numeric object raises ``TypeError``, an unparsable string ``ValueError``.
     """
     import scipy.sparse
 
@@ -111,14 +116,23 @@ def check_features(X: Any, name: str = "X") -> NDArray[np.float64]:
             f"{name} is a scipy.sparse matrix, but boostobj needs dense features: pass "
             f"{name}.toarray() (entries not stored become 0, not missing)"
         )
-    if np.iscomplexobj(X):
-        raise ValueError(f"{name} has complex numbers; complex data is not supported")
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", _ComplexWarning)
+        try:
+            arr = np.asarray(X, dtype=np.float64)
+        except _ComplexWarning:
+            raise ValueError(f"Complex data not supported: {name} holds complex numbers") from None
+        except (TypeError, ValueError) as exc:
+            kind = TypeError if isinstance(exc, TypeError) else ValueError
+            raise kind(f"{name} must be numeric: {exc}") from None
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (rows x features); got shape {arr.shape}")
+        hint = ". Reshape your data: X.reshape(-1, 1) (one feature) or X.reshape(1, -1) (one row)"
+        hint = hint if arr.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (rows x features); got shape {arr.shape}{hint}")
+    if arr.shape[1] == 0:
+        raise ValueError(
+            f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
+        )
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty: need at least one row")
     if np.isinf(arr).any():

@@ -40,7 +40,7 @@ from ._meta import versions
 from ._validation import Rows
 from .guard import split_point
 from .persistence import load_model, write_model_folder
-from .sklearn import _PolicyClassifier
+from .sklearn import _PolicyClassifier, payoff_target
 
 __all__ = ["CrossFitEnsemble", "fold_blocks"]
 
@@ -125,6 +125,7 @@ class CrossFitEnsemble(_PolicyClassifier):
             groups: optional group id per row (equal ids adjacent, e.g. dates): no group is
                 split between blocks.
         """
+        y = payoff_target(y, type(self).__name__)
         rows = Rows.from_payoff(X, y, sample_weight=sample_weight, groups=groups)
         return self.fit_rows(rows)
 

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils._param_validation import (
     Interval,
     Options,
@@ -57,12 +58,14 @@ class _PolicyClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         """sklearn's tags (sklearn >= 1.6): a binary classifier whose ``y`` is a payoff
-        multiplier ``p > 0``, not a class label (``positive_only``); one target; NaN in ``X``
+        multiplier ``p > 0``, not a class label (``positive_only``; ``poor_score``, as the
+        accuracy of 0/1 decisions against payoffs means nothing); one target; NaN in ``X``
         is missing (``allow_nan``); sparse ``X`` is refused."""
         tags = super().__sklearn_tags__()
         tags.requires_fit = True
         tags.classifier_tags.multi_class = False
         tags.classifier_tags.multi_label = False
+        tags.classifier_tags.poor_score = True  # accuracy against y (a payoff) is meaningless
         tags.target_tags.required = True
         tags.target_tags.positive_only = True
         tags.target_tags.multi_output = False
@@ -201,6 +204,26 @@ _BOOSTER_OPTIONS: dict[str, list[Any]] = {
 }
 
 
+def payoff_target(y: Any, who: str) -> Any:
+    """``fit``'s ``y`` as sklearn takes a target: required, and a one-column 2-D ``y`` is
+    raveled with sklearn's ``DataConversionWarning``; :class:`Rows` checks the values."""
+    if y is None:
+        raise ValueError(
+            f"{who} requires y to be passed, but the target y is None "
+            "(y is each row's payoff multiplier p > 0)"
+        )
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change the "
+            "shape of y to (n_samples,), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        return arr.ravel()
+    return y
+
+
 def _bullets(names: list[str], most: int = 5) -> str:
     shown = [f"- {n}\n" for n in names[:most]]
     return "".join(shown) + ("- ...\n" if len(names) > most else "")
@@ -304,6 +327,7 @@ class _WealthClassifier(_PolicyClassifier):
             callbacks: extra booster callbacks, passed through to ``xgb.train`` (each an
                 ``xgboost.callback.TrainingCallback``) or ``lgb.train`` (callables of ``env``).
         """
+        y = payoff_target(y, type(self).__name__)
         rows = Rows.from_payoff(X, y, sample_weight=sample_weight)
         evals = [
             Rows.from_payoff(Xv, pv, x_name=f"eval_set[{i}] X", p_name=f"eval_set[{i}] p")

@@ -107,8 +107,29 @@ def test_sparse_input_is_refused_with_a_clear_message(kind, data):
     est = fitted(kind).fit(X, p)
     with pytest.raises(TypeError, match="sparse"):
         est.predict(sparse.csr_matrix(X))
-    with pytest.raises(ValueError, match="complex data is not supported"):
+    with pytest.raises(ValueError, match="Complex data not supported: X holds complex"):
         est.predict(X + 1j)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fit_input_follows_sklearn(kind, data):
+    from sklearn.exceptions import DataConversionWarning
+
+    frame, p = data
+    X = frame.to_numpy()
+    with pytest.raises(ValueError, match="requires y to be passed, but the target y is None"):
+        fitted(kind).fit(X, None)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        column = fitted(kind).fit(X, p[:, None])
+    np.testing.assert_array_equal(column.predict(X), fitted(kind).fit(X, p).predict(X))
+    with pytest.raises(ValueError, match=r"0 feature\(s\) \(shape=\(300, 0\)\) while a minimum"):
+        fitted(kind).fit(X[:, :0], p)
+    with pytest.raises(ValueError, match=r"Reshape your data: X.reshape\(-1, 1\)"):
+        column.predict(X[0])
+    objects = X.astype(object)
+    objects[0, 0] = {"a": 1}
+    with pytest.raises(TypeError, match=r"X must be numeric: float\(\) argument must be"):
+        fitted(kind).fit(objects, p)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -197,3 +218,47 @@ def test_good_edge_options_are_accepted(data):
         CrossFitEnsemble(tiny(XGB), n_folds=1).fit(frame, p)
     with pytest.raises(ValueError, match=r"'threshold' parameter of CrossFitEnsemble .* Got -0.1"):
         CrossFitEnsemble(tiny(XGB), threshold=-0.1).fit(frame, p)
+
+
+# sklearn's checks that cannot pass because y is a payoff multiplier p > 0, not a class label.
+PAYOFF_NOT_LABEL = {
+    "check_classifiers_one_label": "y = 1 on every row (no gain, no loss) has nothing to "
+    "learn, so fit refuses it rather than naming a 'class'",
+    "check_classifiers_one_label_sample_weights": "y holds labels 0 and 1, and a payoff 0 is "
+    "refused (p must be > 0)",
+    "check_classifiers_classes": "y holds string labels; a payoff must be a number",
+    "check_classifiers_train": "for positive_only, sklearn adds 1 to y in place, which fails "
+    "on its own read-only memmap y",
+    "check_classifiers_regression_target": "a continuous y is what a payoff is, so it is not "
+    "refused as a regression target",
+    "check_decision_proba_consistency": "y holds labels 0 and 1, and a payoff 0 is refused",
+    "check_classifier_not_supporting_multiclass": "three distinct payoffs are valid data, not "
+    "three classes",
+}
+EXPECTED_FAILED_CHECKS = {
+    XGB: PAYOFF_NOT_LABEL,
+    LGBM: {
+        **PAYOFF_NOT_LABEL,
+        "check_classifiers_train": PAYOFF_NOT_LABEL["check_classifiers_train"] + "; and with "
+        "every payoff >= 1 no split gains, so LightGBM (a custom objective starts at 0) stops "
+        "at a zero-margin stump, where decision_function > 0 and predict (>= 0) differ",
+    },
+}
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_sklearn_check_estimator_fails_only_where_y_is_a_payoff(cls):
+    pytest.importorskip("sklearn", minversion="1.6")
+    from sklearn.utils.estimator_checks import check_estimator
+
+    # LightGBM's leaves need 20 rows by default; the checks fit on 10 to 30 rows
+    params = {"min_data_in_leaf": 1, "min_data_in_bin": 1} if cls is LGBM else None
+    expected = EXPECTED_FAILED_CHECKS[cls]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the checks' own warnings (feature names, tags)
+        results = check_estimator(
+            tiny(cls, params=params), expected_failed_checks=expected, on_fail=None, on_skip=None
+        )
+    failed = {r["check_name"]: repr(r["exception"]) for r in results if r["status"] == "failed"}
+    assert failed == {}
+    assert {r["check_name"] for r in results if r["status"] == "xfail"} == set(expected)
