@@ -40,7 +40,7 @@ from ._meta import versions
 from ._validation import Rows
 from .guard import split_point
 from .persistence import load_model, write_model_folder
-from .sklearn import _PolicyClassifier, payoff_target
+from .sklearn import _expected_log_payoff, _PolicyClassifier, payoff_target
 
 __all__ = ["CrossFitEnsemble", "fold_blocks"]
 
@@ -203,6 +203,13 @@ class CrossFitEnsemble(_PolicyClassifier):
         ``payoff_columns``); :meth:`predict` thresholds ``sigmoid`` of it."""
         Xa = self._validate_X(X)
         return np.mean([m._net_margin(Xa) for m in self.members_], axis=0)
+
+    def expected_log_payoff(self, X: Any) -> NDArray[np.float64]:
+        """With ``payoff_columns``: ``q log p_win + (1 - q) log p_loss`` per row, ``q`` the
+        sigmoid of the mean raw margin; :meth:`predict` at ``threshold=0.5`` is ``> 0``."""
+        Xa = self._validate_X(X)
+        margin = np.mean([m._margins(Xa)[0] for m in self.members_], axis=0)
+        return _expected_log_payoff(margin, self.members_[0]._logs_or_raise(Xa))
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:

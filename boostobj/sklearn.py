@@ -133,7 +133,8 @@ class _PolicyClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> NDArray[np.float64]:
         """``[[1 - s, s]]`` with ``s = sigmoid(decision_function)`` (for ``"kelly"``: the
-        stake)."""
+        stake; with ``payoff_columns``: the win probability ``q``, whose cut ``q >= threshold``
+        is *not* :meth:`predict`'s rule; threshold :meth:`expected_log_payoff` instead)."""
         s = sigmoid(self.decision_function(X))
         return np.column_stack([1.0 - s, s])
 
@@ -141,7 +142,9 @@ class _PolicyClassifier(ClassifierMixin, BaseEstimator):
         """1 = take the row, iff ``sigmoid(decision_margin) >= threshold``.
 
         With ``payoff_columns`` the margin is net of each row's break-even margin, so at
-        ``threshold=0.5`` a row is taken iff ``q log p_win + (1 - q) log p_loss >= 0``.
+        ``threshold=0.5`` a row is taken iff ``expected_log_payoff(X) > 0``, i.e.
+        ``q log p_win + (1 - q) log p_loss > 0``; rows whose decision is certain have margin
+        ``+inf`` (``p_loss >= 1``) or ``-inf`` (``p_win <= 1``).
         """
         return decide(self.decision_margin(X), self._cut()).astype(np.int64)
 
@@ -202,6 +205,23 @@ _BOOSTER_OPTIONS: dict[str, list[Any]] = {
     "min_data_in_bin": [Interval(Integral, 1, None, closed="left")],
     "max_bin": [Interval(Integral, 2, None, closed="left")],
 }
+
+
+def certain_decision(log_win: NDArray[np.float64], log_loss: NDArray[np.float64]) -> NDArray[Any]:
+    """Per row with payoffs known at decision time: ``1`` if taking it cannot lose
+    (``p_win, p_loss >= 1``, not both 1), ``-1`` if it cannot win (``p_win, p_loss <= 1``),
+    ``0`` where the decision depends on the win probability (``p_loss < 1 < p_win``)."""
+    always = (log_win >= 0) & (log_loss >= 0) & ((log_win > 0) | (log_loss > 0))
+    never = (log_win <= 0) & (log_loss <= 0)
+    return always.astype(np.int64) - never.astype(np.int64)
+
+
+def _expected_log_payoff(
+    margin: NDArray[np.float64], logs: tuple[NDArray[np.float64], NDArray[np.float64]]
+) -> NDArray[np.float64]:
+    """``q log p_win + (1 - q) log p_loss`` with ``q = sigmoid(margin)``."""
+    q = sigmoid(margin)
+    return q * logs[0] + (1.0 - q) * logs[1]
 
 
 def payoff_target(y: Any, who: str) -> Any:
@@ -283,8 +303,11 @@ class _WealthClassifier(_PolicyClassifier):
         n_jobs = getattr(self, "n_jobs", None)
         return n_jobs if isinstance(n_jobs, int) and n_jobs > 0 else None
 
-    def _base_margin(self, X: NDArray[np.float64]) -> NDArray[np.float64] | None:
-        """Per-row break-even margin from ``payoff_columns``, or ``None`` without them."""
+    def _payoff_logs(
+        self, X: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+        """``(log p_win, log p_loss)`` per row from ``payoff_columns``, or ``None`` without
+        them. Refuses payoffs ``<= 0`` and rows with ``p_win < 1 < p_loss``."""
         if self.payoff_columns is None:
             return None
         cols = list(self.payoff_columns)
@@ -301,9 +324,41 @@ class _WealthClassifier(_PolicyClassifier):
                 idx.append(int(c))
             else:
                 raise ValueError(f"payoff column {c!r} is not a column of X ({X.shape[1]} columns)")
-        p_win = log_payoff(X[:, idx[0]], name="payoff column p_win")
-        p_loss = log_payoff(X[:, idx[1]], name="payoff column p_loss")
-        return break_even_margin(p_win, p_loss)
+        log_win = log_payoff(X[:, idx[0]], name="payoff column p_win")
+        log_loss = log_payoff(X[:, idx[1]], name="payoff column p_loss")
+        inverted = (log_win < 0) & (log_loss > 0)
+        if inverted.any():
+            raise ValueError(
+                f"{int(inverted.sum())} rows have p_win < 1 < p_loss (the payoff if won below "
+                f"the payoff if lost), the first at index {int(np.flatnonzero(inverted)[0])}; "
+                "is payoff_columns (p_win, p_loss) swapped?"
+            )
+        return log_win, log_loss
+
+    def _base_margin(self, X: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        """Per-row break-even margin from ``payoff_columns`` (0 on rows whose decision is
+        certain, see :func:`certain_decision`), or ``None`` without them."""
+        logs = self._payoff_logs(X)
+        if logs is None:
+            return None
+        base = np.zeros(len(logs[0]))
+        open_ = certain_decision(*logs) == 0
+        base[open_] = break_even_margin(logs[0][open_], logs[1][open_])
+        return base
+
+    def _model_decides(self, rows: Rows, what: str) -> Rows:
+        """With ``payoff_columns``: only the rows whose decision depends on the model
+        (``p_loss < 1 < p_win``); the others teach ``q`` nothing about a decision."""
+        logs = self._payoff_logs(rows.X)
+        if logs is None:
+            return rows
+        open_ = certain_decision(*logs) == 0
+        if not open_.any():
+            raise ValueError(
+                f"no row of {what} has p_loss < 1 < p_win: every decision is certain "
+                "(p_win <= 1: never take; p_loss >= 1: always take), so there is nothing to learn"
+            )
+        return rows if open_.all() else rows.take(open_)
 
     def fit(
         self,
@@ -358,6 +413,8 @@ class _WealthClassifier(_PolicyClassifier):
         names = rows.feature_names
         self.feature_names_in_ = None if names is None else np.asarray(names, dtype=object)
         self.n_features_in_ = rows.n_features
+        rows = self._model_decides(rows, "X")
+        evals = [self._model_decides(ev, f"eval_set[{i}] X") for i, ev in enumerate(evals)]
         self.scale_ = loss.weight_scale(rows.log_p, rows.weight)
         self.classes_ = np.array([0, 1])
         spec = TrainSpec(
@@ -410,7 +467,33 @@ class _WealthClassifier(_PolicyClassifier):
     def _net_margin(self, Xa: NDArray[np.float64]) -> NDArray[np.float64]:
         """:meth:`decision_margin` of features already checked."""
         margin, base = self._margins(Xa)
-        return margin if base is None else margin - base
+        if base is None:
+            return margin
+        net = margin - base
+        certain = certain_decision(*self._payoff_logs(Xa))  # type: ignore[misc]
+        net[certain != 0] = np.inf * certain[certain != 0]
+        return net
+
+    def expected_log_payoff(self, X: Any) -> NDArray[np.float64]:
+        """With ``payoff_columns``: ``q log p_win + (1 - q) log p_loss`` per row, the expected
+        log payoff of taking it under the model, ``q = predict_proba(X)[:, 1]``.
+
+        The score to threshold: :meth:`predict` at ``threshold=0.5`` is ``score > 0``. Its
+        sign is exact on rows whose decision is certain (``p_win <= 1``, ``p_loss >= 1``).
+        """
+        Xa = self._validate_X(X)
+        return _expected_log_payoff(self._margins(Xa)[0], self._logs_or_raise(Xa))
+
+    def _logs_or_raise(
+        self, Xa: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        logs = self._payoff_logs(Xa)
+        if logs is None:
+            raise ValueError(
+                "expected_log_payoff needs payoff_columns (the payoffs known at decision "
+                "time); without them threshold decision_margin"
+            )
+        return logs
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -484,9 +567,13 @@ class XGBWealthClassifier(_WealthClassifier):
         payoff_columns: ``(p_win, p_loss)``: indices (or names, for a DataFrame) of the
             columns of ``X`` that hold each row's payoff multiplier if the outcome is
             positive / negative, known at decision time (betting odds, loan terms). Needs
-            ``loss="outcome"``; every row must have ``p_loss < 1 < p_win``. The model then
-            starts each row at its break-even margin and takes it iff the expected log payoff
-            under the model is positive.
+            ``loss="outcome"``. The model learns the win probability ``q``
+            (:meth:`predict_proba`), starting each row at its break-even margin, and takes a
+            row iff :meth:`expected_log_payoff` ``= q log p_win + (1 - q) log p_loss > 0``
+            (at ``threshold=0.5``; ``threshold`` cuts ``sigmoid(decision_margin)``, not
+            ``predict_proba``). Rows with ``p_win <= 1`` are never taken and rows with
+            ``p_loss >= 1`` always taken, whatever ``q``; they are left out of training.
+            Rows with ``p_win < 1 < p_loss`` are refused.
         n_estimators: boosting rounds (upper bound under early stopping).
         learning_rate, max_depth: the usual XGBoost ``eta`` and ``max_depth``.
         early_stopping_rounds: patience on the last eval set (needs ``eval_set``).
@@ -563,9 +650,13 @@ class LGBMWealthClassifier(_WealthClassifier):
         payoff_columns: ``(p_win, p_loss)``: indices (or names, for a DataFrame) of the
             columns of ``X`` that hold each row's payoff multiplier if the outcome is
             positive / negative, known at decision time (betting odds, loan terms). Needs
-            ``loss="outcome"``; every row must have ``p_loss < 1 < p_win``. The model then
-            starts each row at its break-even margin and takes it iff the expected log payoff
-            under the model is positive.
+            ``loss="outcome"``. The model learns the win probability ``q``
+            (:meth:`predict_proba`), starting each row at its break-even margin, and takes a
+            row iff :meth:`expected_log_payoff` ``= q log p_win + (1 - q) log p_loss > 0``
+            (at ``threshold=0.5``; ``threshold`` cuts ``sigmoid(decision_margin)``, not
+            ``predict_proba``). Rows with ``p_win <= 1`` are never taken and rows with
+            ``p_loss >= 1`` always taken, whatever ``q``; they are left out of training.
+            Rows with ``p_win < 1 < p_loss`` are refused.
         n_estimators: boosting rounds (upper bound under early stopping).
         learning_rate, num_leaves: the usual LightGBM parameters.
         early_stopping_rounds: patience on the last eval set (needs ``eval_set``).
