@@ -10,8 +10,8 @@ JSON sidecar, no pickle.
 Input is checked as sklearn checks it: using a model before ``fit`` raises
 ``sklearn.exceptions.NotFittedError``; a model fitted on a DataFrame refuses a frame whose
 columns are renamed, missing or in another order (``ValueError`` naming them; columns are
-never reordered by name), and warns when given a bare array of the right width (used by
-position) or, fitted on an array, a DataFrame.
+never reordered by name) and takes a bare array of the right width by position; fitted on
+an array, it warns when given a DataFrame.
 """
 
 from __future__ import annotations
@@ -80,8 +80,9 @@ class _PolicyClassifier(ClassifierMixin, BaseEstimator):
 
         Names follow sklearn: fitted on a DataFrame, a frame with other, missing or reordered
         columns raises ``ValueError`` naming them (columns are never matched by name behind
-        your back); a bare array of the right width is used by position with a
-        ``UserWarning``, as is a DataFrame given to a model fitted on an array.
+        your back); a DataFrame given to a model fitted on an array warns (``UserWarning``).
+        Unlike sklearn, a bare array of the right width is taken by position without a
+        warning: ``tune`` and ``boostobj predict`` pass arrays whose columns they ordered.
         """
         check_is_fitted(self)
         Xa = check_features(X)
@@ -94,15 +95,16 @@ class _PolicyClassifier(ClassifierMixin, BaseEstimator):
         return Xa
 
     def _check_feature_names(self, names: tuple[str, ...] | None) -> None:
-        """sklearn's feature-name check (same messages), with the misplaced column named."""
+        """sklearn's feature-name check (same messages), with the misplaced column named;
+        ``names`` is ``None`` for an array."""
         fitted = getattr(self, "feature_names_in_", None)
         who = type(self).__name__
-        if fitted is None and names is None:
+        if names is None:  # an array: by position (what tune and the CLI pass)
             return
-        if fitted is None or names is None:
-            has = "X has feature names" if fitted is None else "X does not have valid feature names"
-            how = "without" if fitted is None else "with"
-            warnings.warn(f"{has}, but {who} was fitted {how} feature names", stacklevel=4)
+        if fitted is None:
+            warnings.warn(
+                f"X has feature names, but {who} was fitted without feature names", stacklevel=4
+            )
             return
         fitted = [str(c) for c in fitted]
         if list(names) == fitted:

@@ -66,10 +66,11 @@ def test_reordered_renamed_or_missing_columns_are_refused(kind, data):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_arrays_and_frames_mixed_warn_like_sklearn_and_width_is_checked(kind, data):
+def test_arrays_by_position_frames_on_an_array_fit_warn_and_width_is_checked(kind, data):
     frame, p = data
     est = fitted(kind).fit(frame, p)
-    with pytest.warns(UserWarning, match="X does not have valid feature names, but"):
+    with warnings.catch_warnings():  # an array is taken by position, as tune and the CLI pass it
+        warnings.simplefilter("error")
         by_position = est.predict(frame.to_numpy())
     np.testing.assert_array_equal(by_position, est.predict(frame))
     with pytest.raises(ValueError, match=r"X has 3 features, but \w+ is expecting 4 features"):
