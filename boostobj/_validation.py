@@ -6,7 +6,6 @@ The data contract: a payoff multiplier ``p > 0`` travels to the booster as its l
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,9 +98,6 @@ def check_sample_weight(sample_weight: ArrayLike | None, n: int) -> NDArray[np.f
     return arr
 
 
-_ComplexWarning = getattr(np, "exceptions", np).ComplexWarning  # numpy < 1.25: np.ComplexWarning
-
-
 def check_features(X: Any, name: str = "X") -> NDArray[np.float64]:
     """``X`` as a 2-D float array with at least one row; NaN (missing) is allowed, inf is not.
 
@@ -109,18 +105,21 @@ def check_features(X: Any, name: str = "X") -> NDArray[np.float64]:
     stored-nothing entry becomes 0, not missing. Complex numbers are refused too; a
     non-numeric object raises ``TypeError``, an unparsable string ``ValueError``.
     """
+    import warnings
+
     import scipy.sparse
 
+    complex_warning = getattr(np, "exceptions", np).ComplexWarning  # np.ComplexWarning < 1.25
     if scipy.sparse.issparse(X):
         raise TypeError(
             f"{name} is a scipy.sparse matrix, but boostobj needs dense features: pass "
             f"{name}.toarray() (entries not stored become 0, not missing)"
         )
     with warnings.catch_warnings():
-        warnings.simplefilter("error", _ComplexWarning)
+        warnings.simplefilter("error", complex_warning)
         try:
             arr = np.asarray(X, dtype=np.float64)
-        except _ComplexWarning:
+        except complex_warning:
             raise ValueError(f"Complex data not supported: {name} holds complex numbers") from None
         except (TypeError, ValueError) as exc:
             kind = TypeError if isinstance(exc, TypeError) else ValueError
