@@ -142,13 +142,39 @@ def check_sample_weight(sample_weight: ArrayLike | None, n: int) -> NDArray[np.f
 
 
 def check_features(X: Any, name: str = "X") -> NDArray[np.float64]:
-    """``X`` as a 2-D float array with at least one row; NaN (missing) is allowed, inf is not."""
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
+    """``X`` as a 2-D float array with at least one row; NaN (missing) is allowed, inf is not.
+
+    Sparse matrices are refused (``TypeError``): densify them with ``X.toarray()``, where a
+    stored-nothing entry becomes 0, not missing. Complex numbers are refused too; a
+    non-numeric object raises ``TypeError``, an unparsable string ``ValueError``.
+    """
+    import warnings
+
+    import scipy.sparse
+
+    complex_warning = getattr(np, "exceptions", np).ComplexWarning  # np.ComplexWarning < 1.25
+    if scipy.sparse.issparse(X):
+        raise TypeError(
+            f"{name} is a scipy.sparse matrix, but boostobj needs dense features: pass "
+            f"{name}.toarray() (entries not stored become 0, not missing)"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", complex_warning)
+        try:
+            arr = np.asarray(X, dtype=np.float64)
+        except complex_warning:
+            raise ValueError(f"Complex data not supported: {name} holds complex numbers") from None
+        except (TypeError, ValueError) as exc:
+            kind = TypeError if isinstance(exc, TypeError) else ValueError
+            raise kind(f"{name} must be numeric: {exc}") from None
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (rows x features); got shape {arr.shape}")
+        hint = ". Reshape your data: X.reshape(-1, 1) (one feature) or X.reshape(1, -1) (one row)"
+        hint = hint if arr.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (rows x features); got shape {arr.shape}{hint}")
+    if arr.shape[1] == 0:
+        raise ValueError(
+            f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
+        )
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty: need at least one row")
     if np.isinf(arr).any():
@@ -158,9 +184,24 @@ def check_features(X: Any, name: str = "X") -> NDArray[np.float64]:
 
 
 def feature_names(X: Any) -> tuple[str, ...] | None:
-    """The column names of a DataFrame-like ``X`` (as strings), or ``None`` for an array."""
+    """The column names of a DataFrame-like ``X``, or ``None`` for an array.
+
+    As in sklearn, only string names count: a frame with integer (or other non-string)
+    column labels has no feature names, and a mix of strings and non-strings is refused.
+    """
     columns = getattr(X, "columns", None)
-    return None if columns is None else tuple(str(c) for c in columns)
+    if columns is None or len(columns) == 0:
+        return None
+    is_str = [isinstance(c, str) for c in columns]
+    if all(is_str):
+        return tuple(columns)
+    if any(is_str):
+        kinds = sorted({type(c).__name__ for c in columns})
+        raise TypeError(
+            f"X's column names mix strings and other types ({', '.join(kinds)}); feature "
+            "names must all be strings: X.columns = X.columns.astype(str)"
+        )
+    return None
 
 
 @dataclass(frozen=True, eq=False)

@@ -26,19 +26,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import pairwise
+from numbers import Integral, Real
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 from ._meta import versions
 from ._validation import Rows
 from .guard import split_point
-from .metrics import margin_threshold
 from .persistence import SIDECAR, inside_folder, load_model, write_model_folder
-from .sklearn import _PolicyClassifier
+from .sklearn import _expected_log_payoff, _PolicyClassifier, payoff_target
 
 __all__ = ["CrossFitEnsemble", "fold_blocks"]
 
@@ -89,7 +91,15 @@ class CrossFitEnsemble(_PolicyClassifier):
             train on it: honest scores for choosing a threshold.
         n_rounds_: mean boosting rounds per member (rounded).
         n_configs_: how many estimators were cross-fitted (``len(members_) / n_folds``).
+        feature_names_in_, n_features_in_: as for the members; ``X`` is checked once against
+            them per call, as sklearn checks it (reordered or renamed columns are refused).
     """
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "estimator": "no_validation",  # each member checks its own options
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "threshold": [Interval(Real, 0, 1, closed="both"), None],
+    }
 
     def __init__(
         self, estimator: Any | list[Any], n_folds: int = 5, threshold: float | None = None
@@ -115,14 +125,14 @@ class CrossFitEnsemble(_PolicyClassifier):
             groups: optional group id per row (equal ids adjacent, e.g. dates): no group is
                 split between blocks.
         """
+        y = payoff_target(y, type(self).__name__)
         rows = Rows.from_payoff(X, y, sample_weight=sample_weight, groups=groups)
         return self.fit_rows(rows)
 
     def fit_rows(self, rows: Rows) -> CrossFitEnsemble:
         """:meth:`fit` on rows already checked; ``rows.groups`` keeps groups whole."""
+        self._validate_params()  # n_folds and threshold, before any member trains
         blocks = fold_blocks(len(rows), self.n_folds, rows.groups)
-        if self.threshold is not None:
-            margin_threshold(self.threshold)  # validates
         members, oof = [], np.zeros(len(rows))
         for estimator in self._estimators():
             base_seed = int(estimator.get_params().get("random_state") or 0)
@@ -173,9 +183,11 @@ class CrossFitEnsemble(_PolicyClassifier):
         for member in self.members_:
             member.feature_names_in_ = names
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "members_")
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "members_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        check_is_fitted(self)  # NotFittedError
 
     def _cut(self) -> float:  # the threshold, or the (first) estimator's
         first = self._estimators()[0]
@@ -183,14 +195,21 @@ class CrossFitEnsemble(_PolicyClassifier):
 
     def decision_function(self, X: Any) -> NDArray[np.float64]:
         """Mean of the members' raw margins."""
-        self._check_fitted()
-        return np.mean([m.decision_function(X) for m in self.members_], axis=0)
+        Xa = self._validate_X(X)
+        return np.mean([m._margins(Xa)[0] for m in self.members_], axis=0)
 
     def decision_margin(self, X: Any) -> NDArray[np.float64]:
         """Mean of the members' decision margins (net of break-even margins with
         ``payoff_columns``); :meth:`predict` thresholds ``sigmoid`` of it."""
-        self._check_fitted()
-        return np.mean([m.decision_margin(X) for m in self.members_], axis=0)
+        Xa = self._validate_X(X)
+        return np.mean([m._net_margin(Xa) for m in self.members_], axis=0)
+
+    def expected_log_payoff(self, X: Any) -> NDArray[np.float64]:
+        """With ``payoff_columns``: ``q log p_win + (1 - q) log p_loss`` per row, ``q`` the
+        sigmoid of the mean raw margin; :meth:`predict` at ``threshold=0.5`` is ``> 0``."""
+        Xa = self._validate_X(X)
+        margin = np.mean([m._margins(Xa)[0] for m in self.members_], axis=0)
+        return _expected_log_payoff(margin, self.members_[0]._logs_or_raise(Xa))
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:

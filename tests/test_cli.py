@@ -519,7 +519,7 @@ CONTRACT_CASES = {
     "postgres_without_driver": ["psycopg", "not installed", "boostobj[postgres]"],
     "not_sqlite": ["--storage", "study.db", "file is not a database"],
     "lightgbm_constant_features": ["every feature column", "constant"],
-    "lightgbm_unsplittable_feature": ["lightgbm failed", "report"],
+    "lightgbm_unsplittable_feature": ["no feature it can split", "min_data_in_leaf"],
     "link_in_resumed_run": ["report.json is a symbolic link"],
     "study_name_taken": ["study 'boostobj' already exists", "--resume"],
     "internal_error": ["unexpected TypeError", "this is a bug", "BOOSTOBJ_TRACEBACK"],

@@ -155,7 +155,7 @@ def test_bad_eval_set_and_unfitted_use(cls, market):
     est = small(cls).fit(X, p)
     with pytest.raises(ValueError, match="features"):
         est.predict(Xv[:, :3])
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match=r"'threshold' parameter .* Got nan instead"):
         small(cls, threshold=float("nan")).fit(X, p)
 
 
@@ -202,7 +202,44 @@ def test_payoffs_known_at_decision_time(cls, tmp_path):
     np.testing.assert_array_equal(loaded.predict(Xt), est.predict(Xt))
     with pytest.raises(ValueError, match="payoff_columns needs loss='outcome'"):
         cls(payoff_columns=cols).fit(X[:100], p[:100])
-    bad = X[:100].copy()
-    bad[3, cols[0]] = 0.9
-    with pytest.raises(ValueError, match="p_win <= 1, the first at index 3"):
-        cls(loss="outcome", payoff_columns=cols).fit(bad, p[:100])
+    score = est.expected_log_payoff(Xt)
+    np.testing.assert_array_equal(est.predict(Xt), score > 0)
+    q = est.predict_proba(Xt)[:, 1]
+    np.testing.assert_allclose(score, q * np.log(Xt[:, cols[0]]) + (1 - q) * np.log(Xt[:, cols[1]]))
+    assert not np.array_equal(est.predict(Xt), q >= 0.5)  # q is not what predict thresholds
+    with pytest.raises(ValueError, match="expected_log_payoff needs payoff_columns"):
+        small(cls).fit(X[:500], p[:500]).expected_log_payoff(Xt)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_payoffs_known_with_certain_decisions(cls):
+    """Rows with p_win <= 1 are never taken, rows with p_loss >= 1 always; neither trains."""
+    from boostobj import CrossFitEnsemble
+
+    X, p, _ = market_with_payoffs(3000, seed=3)
+    win, lose = X.shape[1] - 2, X.shape[1] - 1
+    never, always, flat = np.arange(0, 40), np.arange(40, 80), np.arange(80, 90)
+    X[never, win] = np.linspace(0.9, 1.0, never.size)
+    X[always, lose] = np.linspace(1.0, 1.05, always.size)
+    X[flat, win] = X[flat, lose] = 1.0
+    certain = np.r_[never, always, flat]
+    est = small(cls, loss="outcome", payoff_columns=(win, lose)).fit(X[:2000], p[:2000])
+    take, score = est.predict(X), est.expected_log_payoff(X)
+    assert not take[never].any() and take[always].all() and not take[flat].any()
+    np.testing.assert_array_equal(take, score > 0)
+    margin = est.decision_margin(X)
+    assert np.isneginf(margin[never]).all() and np.isposinf(margin[always]).all()
+    open_ = np.setdiff1d(np.arange(2000), certain)  # trained on these rows only
+    alone = small(cls, loss="outcome", payoff_columns=(win, lose)).fit(X[open_], p[open_])
+    np.testing.assert_array_equal(
+        alone.decision_function(X[2000:]), est.decision_function(X[2000:])
+    )
+    ens = CrossFitEnsemble(est, n_folds=2).fit(X[:2000], p[:2000])
+    np.testing.assert_array_equal(ens.predict(X), ens.expected_log_payoff(X) > 0)
+    assert not ens.predict(X)[never].any() and ens.predict(X)[always].all()
+    swapped = X[:200].copy()
+    swapped[5, [win, lose]] = [0.95, 1.05]
+    with pytest.raises(ValueError, match=r"1 rows have p_win < 1 < p_loss .* at index 5"):
+        est.predict(swapped)
+    with pytest.raises(ValueError, match="no row of X has p_loss < 1 < p_win"):
+        small(cls, loss="outcome", payoff_columns=(win, lose)).fit(X[never], p[never])
