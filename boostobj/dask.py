@@ -397,8 +397,9 @@ def fit(
         raise NotImplementedError(
             "payoff_columns (a per-row base margin) is not supported by boostobj.dask yet"
         )
+    est._check_options()  # the estimator's own option checks, before any compute
     loss = est.get_loss()
-    margin_threshold(est.threshold)  # validate before any compute
+    margin_threshold(est.threshold)
     est._stop_on_loss()  # validates early_stopping_metric
     prep = _prepare(client, X, p, sample_weight, eval_set, loss)
     spec = TrainSpec.from_estimator(est, prep.scale)

@@ -373,7 +373,9 @@ def test_fit_names_the_booster_and_checks_the_estimator_first(client, data, no_t
     _X, p, _r, _sw, Xd = data
     with pytest.raises(ValueError, match="unknown booster 'catboost'; choose one of xgboost"):
         bd.fit(client, Xd, p, booster="catboost")
-    with pytest.raises(ValueError, match="early_stopping_metric must be 'loss' or 'log_wealth'"):
+    with pytest.raises(ValueError, match="early_stopping_metric"):
         bd.fit(client, Xd, p, booster="lightgbm", early_stopping_metric="auc")
+    with pytest.raises(ValueError, match="n_estimators"):  # the estimators' option checks
+        bd.fit(client, Xd, p, booster="xgboost", n_estimators=0)
     with pytest.raises(NotImplementedError, match="payoff_columns"):
         bd.fit_xgboost(client, Xd, p, loss="outcome", payoff_columns=(0, 1))
