@@ -160,6 +160,18 @@ def _matplotlib_available() -> bool:
     return True
 
 
+def _payoff_columns(args: argparse.Namespace) -> None:
+    """``--payoff-win COL --payoff-loss COL`` into ``args.payoff_known`` (``[WIN, LOSS]``)."""
+    named = (args.payoff_win, args.payoff_loss)
+    if named == (None, None):
+        return
+    if None in named:
+        raise ValueError("--payoff-win and --payoff-loss name the two payoffs: give both")
+    if args.payoff_known:
+        raise ValueError("give --payoff-known WIN LOSS or --payoff-win/--payoff-loss, not both")
+    args.payoff_known = list(named)
+
+
 def _check_tune_args(args: argparse.Namespace) -> None:
     """Combinations argparse cannot see, in the CLI's own terms."""
     if args.resume and args.out is None:
@@ -174,6 +186,7 @@ def _check_tune_args(args: argparse.Namespace) -> None:
         chosen.append("--cross-fit" if args.cross_fit is not None else "--cross-fit-trials")
     if len(chosen) > 1:
         raise ValueError(f"{' and '.join(chosen)} choose different final models: give one")
+    _payoff_columns(args)
     if args.data is not None:
         if args.n_samples is not None:
             raise ValueError("--n-samples sizes the synthetic market; it does not apply to DATA")
@@ -510,8 +523,15 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="two feature columns holding each row's payoff multiplier if the outcome is "
         "positive / negative, known at decision time (odds, loan terms): the model then "
-        "learns the win probability and takes a row iff its expected log payoff is > 0 "
-        "(needs p_loss < 1 < p_win on every row)",
+        "learns the win probability and takes a row iff its expected log payoff is > 0. A "
+        "row with p_win <= 1 is never taken, one with p_loss >= 1 always, and neither trains "
+        "the model",
+    )
+    group.add_argument(
+        "--payoff-win", metavar="COL", help="the WIN column of --payoff-known, by name"
+    )
+    group.add_argument(
+        "--payoff-loss", metavar="COL", help="the LOSS column of --payoff-known, by name"
     )
 
 

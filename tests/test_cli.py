@@ -489,6 +489,30 @@ def test_tune_with_payoffs_known_and_another_loss(market_csv: Path, tmp_path: Pa
     assert read_report(out2)["estimator_params"] == {"loss": "kelly"}
 
 
+def test_payoff_win_and_loss_name_the_known_payoffs(
+    market_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pd.read_csv(market_csv)
+    frame["odds_win"] = 1 + 0.05 * (np.exp(frame["log_odds"]) - 1)
+    frame["odds_win"] = frame["odds_win"].where(frame.index % 50 != 0, 0.99)  # never taken
+    frame["odds_loss"] = 0.95
+    data = tmp_path / "named.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "named"
+    argv = ["tune", str(data), "--trials", "1", "--fast", "--no-plots", *FAST]
+    named = ["--payoff-win", "odds_win", "--payoff-loss", "odds_loss"]
+    assert main([*argv, "--out", str(out), *named]) == 0
+    model = load_model(out / "model")
+    X = frame[list(model.feature_names_in_)].to_numpy()
+    assert [model.feature_names_in_[i] for i in model.payoff_columns] == ["odds_win", "odds_loss"]
+    assert not model.predict(X)[frame.index % 50 == 0].any()  # p_win <= 1: a certain skip
+    capsys.readouterr()
+    rc = main([*argv, "--payoff-win", "odds_win"])
+    assert_one_line_error(capsys, rc, "--payoff-win and --payoff-loss", "give both")
+    rc = main([*argv, *named, "--payoff-known", "odds_win", "odds_loss"])
+    assert_one_line_error(capsys, rc, "not both")
+
+
 def test_payoff_known_columns_must_be_features(
     market_csv: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
