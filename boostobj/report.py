@@ -97,7 +97,7 @@ def _verdict(ev: Evaluation, leaks: list[str]) -> dict[str, Any]:
         f"best trivial policy ({_POLICY_LABELS[best]}): log-wealth {lw['model']:.4f} against "
         f"{lw[best]:.4f}"
     )
-    if beat and ci.low > 0:
+    if beat and ci.above_zero():  # the judge's own rule
         sentence += f" ({interval}, above 0: the lead is unlikely to be luck)."
     elif beat:
         sentence += f", but the {interval} includes 0: the lead may be luck."
