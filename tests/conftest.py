@@ -41,3 +41,18 @@ def pytest_report_header(config):
     from boostobj.losses import compiled_kernel
 
     return f"boostobj kernel: {'compiled (boostobj._kernels)' if compiled_kernel() else 'numpy'}"
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A local Dask cluster of 2 one-thread worker processes (threaded workers cannot run
+    distributed LightGBM), one per test module; skips where dask is not installed."""
+    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("dask.array")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
+        yield c

@@ -115,19 +115,6 @@ def test_rounds_kept_follows_the_boosters_rule() -> None:
 
 
 @pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    pytest.importorskip("dask.array")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
-        yield c
-
-
-@pytest.fixture(scope="module")
 def weighted_rows(rows: tuple[Rows, Rows]) -> tuple[Rows, Rows]:
     train, valid = rows
     w = np.random.default_rng(1).uniform(0.5, 2.0, len(train))

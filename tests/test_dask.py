@@ -12,7 +12,7 @@ import types
 import numpy as np
 import pytest
 
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")  # the module needs a cluster (conftest.client)
 da = pytest.importorskip("dask.array")
 xgb = pytest.importorskip("xgboost")
 lgb = pytest.importorskip("lightgbm")
@@ -34,17 +34,6 @@ N, CHUNK = 4000, 1000
 XGB_TWIN = {"max_depth": 3, "eta": 0.3, "tree_method": "hist", "max_bin": 16, "seed": 0}
 LGB_TWIN = {"num_leaves": 7, "learning_rate": 0.3, "max_bin": 15, "verbose": -1, "seed": 0}
 ROUNDS = 10
-
-
-@pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
-        yield c
 
 
 @pytest.fixture(scope="module")
