@@ -20,16 +20,30 @@ to) and of the model itself, each as a share of the Bayes policy's (take iff the
 Seeds 0-2 are the ones the defaults were chosen on (by ``benchmarks/quality.py``); seeds
 10-12 were never looked at before this script ran them.
 
+``--real``: the same three configurations on the two real tables of ``benchmarks/data``
+(``football``, ``stocks``; loaded by ``benchmarks/quality.py``'s ``real_split``, with their
+chronological ``split`` column), with ``valid_groups`` the table's group column (match, date)
+on the validation rows, as ``boostobj tune --time-column`` gives it. There is no Bayes policy,
+so each deployed policy is compared on the test rows with the **best trivial policy** there
+(take-all or take-none, whichever made more: a hindsight choice, the hardest bar): the paired
+bootstrap interval of deployed minus best trivial (``bootstrap_log_wealth``, whole test
+groups, stationary blocks of a data-driven mean length), and the verdict: significantly below
+(interval under 0), not significantly different (it holds 0), significantly above. The seed
+only moves the sampler and the boosters: the split is the table's.
+
     python benchmarks/defaults.py             # writes benchmarks/results/defaults.{json,md}
     python benchmarks/defaults.py --quick     # smoke run, defaults_quick.{json,md}
+    python benchmarks/defaults.py --real      # real tables, defaults_real.{json,md}
+    python benchmarks/defaults.py --real --quick   # every 40th stocks date, defaults_real_quick
 """
 
 from __future__ import annotations
 
 try:  # first: it sets OMP_WAIT_POLICY before any OpenMP runtime loads
-    from benchmarks import common
+    from benchmarks import common, quality
 except ImportError:  # run as a plain script: benchmarks/ is sys.path[0]
     import common  # type: ignore[no-redef]
+    import quality  # type: ignore[no-redef]
 
 import argparse
 import sys
@@ -43,6 +57,7 @@ import numpy as np
 from boostobj.datasets import bayes_log_wealth, make_betting_market, make_lending_market
 from boostobj.metrics import log_wealth
 from boostobj.policy import Policy
+from boostobj.stats import BootstrapResult, bootstrap_log_wealth
 from boostobj.tuning import HoldoutModel, tune
 
 MARKETS = {"betting": make_betting_market, "lending": make_lending_market}
@@ -50,6 +65,9 @@ BOOSTERS = ("xgboost", "lightgbm")
 CHOSEN_ON = (0, 1, 2)
 FRESH = (10, 11, 12)
 CONFIGS = ("default", "fast", "previous")
+REAL_TABLES = tuple(quality.REAL)
+REAL_SEEDS = (0, 1, 2)
+N_BOOT = 2000
 
 
 def run_one(market: str, seed: int, booster: str, sizes: tuple[int, int, int], n_trials: int,
@@ -148,15 +166,189 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# -- the real tables ---------------------------------------------------------------------------
+def verdict(res: BootstrapResult) -> str:
+    """The sign of a difference beyond noise: where its interval lies with respect to 0."""
+    if res.high < 0.0:
+        return "significantly below"
+    if res.low > 0.0:
+        return "significantly above"
+    return "not significantly different"
+
+
+def interval(res: BootstrapResult) -> dict[str, Any]:
+    return {
+        "estimate": res.estimate,
+        "low": res.low,
+        "high": res.high,
+        "block_length": res.block_length,
+        "n_groups": res.n_groups,
+        "verdict": verdict(res),
+    }
+
+
+def score_real(
+    policy: Policy, X: Any, r: Any, groups: Any, best_take: Any, seconds: float | None
+) -> dict[str, Any]:
+    """The deployed policy's test log-wealth, the model's, and deployed minus best trivial:
+    paired, whole groups, data-driven stationary blocks (and i.i.d. groups, for reference)."""
+    take = policy.predict(X)
+    kw: dict[str, Any] = {"baseline_take": best_take, "block": groups, "n_boot": N_BOOT}
+    auto = bootstrap_log_wealth(r, take, **kw, block_length="auto")
+    iid = bootstrap_log_wealth(r, take, **kw, block_length=1.0)
+    return {
+        "policy": policy.policy,
+        "deployed": log_wealth(r, take),
+        "model": log_wealth(r, policy.model.predict(X)),
+        "n_taken": int(np.count_nonzero(take)),
+        "vs_best_trivial": interval(auto),
+        "vs_best_trivial_iid": interval(iid),
+        "seconds": seconds,
+    }
+
+
+def run_real(
+    split: Any, seed: int, booster: str, n_trials: int, params: dict[str, Any]
+) -> dict[str, Any]:
+    """``tune()``'s defaults, ``--fast`` and the previous defaults on one real table."""
+    r, groups, X = split.r("test"), split.block_test, split.X["test"]
+    take_all = float(r.sum())
+    best = "take_all" if take_all > 0 else "take_none"
+    best_take = np.full(r.size, best == "take_all")
+    args: dict[str, Any] = {
+        "booster": booster, "seed": seed, "n_trials": n_trials,
+        "valid_groups": split.block_valid, "estimator_params": params or None,
+    }  # fmt: skip
+    data = (split.X["train"], split.p["train"], split.X["valid"], split.p["valid"])
+    out: dict[str, Any] = {
+        "n_test": int(r.size),
+        "take_all": take_all,
+        "take_none": 0.0,
+        "best_trivial": best,
+    }
+    t0 = time.perf_counter()
+    result = tune(*data, **args)
+    out["default"] = score_real(result.policy, X, r, groups, best_take, time.perf_counter() - t0)
+    rec = result.recommendation
+    out["guard"] = rec.summary()  # its verdict on the held-out validation rows
+    fast = Policy(result.holdout_model, rec.policy, rec.reason)
+    out["fast"] = score_real(fast, X, r, groups, best_take, None)
+    t0 = time.perf_counter()
+    previous = tune(*data, **args, select_on="log_wealth", threshold="tune", final=HoldoutModel())
+    out["guard_previous"] = previous.recommendation.summary()
+    out["previous"] = score_real(previous.policy, X, r, groups, best_take, time.perf_counter() - t0)
+    common.log(
+        f"{split.name} seed {seed} {booster}: best trivial {best} {max(take_all, 0.0):.2f}; "
+        + ", ".join(
+            f"{c} {out[c]['deployed']:.2f} ({out[c]['policy']}, "
+            f"{out[c]['vs_best_trivial']['verdict']})"
+            for c in CONFIGS
+        )
+    )
+    return out
+
+
+def render_real(results: dict[str, Any]) -> str:
+    lines = [
+        "# What a new user gets on the real tables: tune()'s defaults",
+        "",
+        common.generated_by("defaults.py", results),
+        "",
+        f"{results['n_trials']} trials; test log-wealth (sum of log p over the rows taken). "
+        "*deployed* is what `result.policy.predict` takes (the model, or the trivial policy "
+        "the guard fell back to; the guard's policy in brackets). *vs best trivial*: deployed "
+        "minus the better of take-all and take-none on the test rows, with its paired "
+        f"bootstrap 95% interval ({results['n_boot']} resamples of whole test groups, "
+        "stationary blocks of a data-driven mean length, shown after *L*), and the verdict.",
+        "",
+        "| table | seed | booster | take-all | best trivial | config | deployed (guard) | "
+        "model | vs best trivial [95%] | L | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in results["runs"]:
+        for config in CONFIGS:
+            c = run[config]
+            d = c["vs_best_trivial"]
+            lines.append(
+                f"| {run['table']} | {run['seed']} | {run['booster']} | {run['take_all']:.2f} | "
+                f"{run['best_trivial']} | {config} | {c['deployed']:.2f} ({c['policy']}) | "
+                f"{c['model']:.2f} | {d['estimate']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}] | "
+                f"{d['block_length']:.2g} | {d['verdict']} |"
+            )
+    counts: dict[str, dict[str, int]] = {}
+    for run in results["runs"]:
+        for config in CONFIGS:
+            v = run[config]["vs_best_trivial"]["verdict"]
+            cell = counts.setdefault(config, {})
+            cell[v] = cell.get(v, 0) + 1
+    lines += ["", "Verdicts per configuration (runs):", ""]
+    for config, cell in counts.items():
+        lines.append(f"- {config}: " + ", ".join(f"{v} {n}" for v, n in sorted(cell.items())))
+    differ = [
+        f"{run['table']}/{run['seed']}/{run['booster']}/{config}"
+        for run in results["runs"]
+        for config in CONFIGS
+        if run[config]["vs_best_trivial"]["verdict"]
+        != run[config]["vs_best_trivial_iid"]["verdict"]
+    ]
+    lines += [
+        "",
+        "With i.i.d. groups (blocks of 1) instead, the verdict differs in: "
+        + (", ".join(differ) if differ else "none") + ".",
+    ]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def main_real(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, Any]:
+    """``--real``: every (seed, table, booster), the results file rewritten after each."""
+    n_trials, every, params = 20, 1, {}
+    if args.quick:
+        n_trials, every, params = 2, 40, {"n_estimators": 50}
+    if args.n_jobs is not None:
+        params["n_jobs"] = args.n_jobs
+    seeds = args.seeds if args.seeds_given else list(REAL_SEEDS)
+    if args.quick:
+        seeds = seeds[:1]
+    cfg = quality.Config(real_every=every)
+    splits = {t: quality.real_split(t, 0, cfg, common.HERE / "data") for t in args.tables}
+    results: dict[str, Any] = {
+        "argv": sys.argv[1:] if argv is None else list(argv),
+        **common.provenance("pandas"),
+        "n_trials": n_trials,
+        "n_boot": N_BOOT,
+        "estimator_params": params,
+        "real_every": every,
+        "group_column": {t: quality.BLOCK_COLUMN[t] for t in args.tables},
+        "runs": [],
+    }
+    stem = "defaults_real_quick" if args.quick else "defaults_real"
+    for seed in seeds:
+        for table, split in splits.items():
+            for booster in args.boosters:
+                one = run_real(split, seed, booster, n_trials, dict(params))
+                results["runs"].append({"table": table, "seed": seed, "booster": booster, **one})
+                common.write_results(
+                    Path(args.out), stem, common.jsonable(results), render_real(results)
+                )
+    return results
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny smoke run")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[*CHOSEN_ON, *FRESH])
+    ap.add_argument("--real", action="store_true", help="the real tables instead")
+    ap.add_argument("--tables", nargs="+", choices=REAL_TABLES, default=list(REAL_TABLES))
+    ap.add_argument("--seeds", type=int, nargs="+", default=None)
     ap.add_argument("--markets", nargs="+", choices=list(MARKETS), default=list(MARKETS))
     ap.add_argument("--boosters", nargs="+", choices=BOOSTERS, default=list(BOOSTERS))
     ap.add_argument("--n-jobs", type=int, default=None, help="booster threads (default: all)")
     ap.add_argument("--out", default=str(common.RESULTS))
     args = ap.parse_args(argv)
+    args.seeds_given = args.seeds is not None
+    if args.real:
+        return main_real(args, argv)
+    if not args.seeds_given:
+        args.seeds = [*CHOSEN_ON, *FRESH]
     sizes, n_trials = ((20_000, 10_000, 100_000), 20)
     if args.quick:
         sizes, n_trials, args.seeds = (1_500, 800, 2_000), 2, args.seeds[:1]

@@ -85,3 +85,32 @@ def test_defaults_quick(tmp_path):
             share = one[config]["deployed"] / one["bayes"]
             assert share == one[config]["deployed_share"]
     assert (tmp_path / "defaults_quick.md").read_text().startswith("# What a new user gets")
+
+
+def test_defaults_real_quick(tmp_path):
+    run("defaults.py", "--real", "--quick", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "defaults_real_quick.json").read_text())
+    assert [(one["table"], one["booster"]) for one in results["runs"]] == [
+        (t, b) for t in ("football", "stocks") for b in ("xgboost", "lightgbm")
+    ]
+    for one in results["runs"]:
+        best = max(one["take_all"], 0.0)
+        assert one["best_trivial"] == ("take_all" if one["take_all"] > 0 else "take_none")
+        assert one["default"]["policy"] == one["fast"]["policy"]  # one study, one verdict
+        for config in ("default", "fast", "previous"):
+            c = one[config]
+            trivial = {"take_all": one["take_all"], "take_none": 0.0}
+            if c["policy"] in trivial:  # the guard fell back: predict applies that policy
+                assert c["deployed"] == pytest.approx(trivial[c["policy"]])
+            for key in ("vs_best_trivial", "vs_best_trivial_iid"):
+                d = c[key]
+                assert d["estimate"] == pytest.approx(c["deployed"] - best)
+                assert d["low"] <= d["high"]
+                expected = (
+                    "significantly below" if d["high"] < 0 else
+                    "significantly above" if d["low"] > 0 else "not significantly different"
+                )  # fmt: skip
+                assert d["verdict"] == expected
+    text = (tmp_path / "defaults_real_quick.md").read_text()
+    assert text.startswith("# What a new user gets on the real tables")
+    assert "| stocks | 0 | lightgbm |" in text
