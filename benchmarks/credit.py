@@ -277,6 +277,8 @@ def render(results: dict[str, Any]) -> str:
         "",
     ]
     for name, table in results["tables"].items():
+        if not table["runs"]:
+            continue
         t = table["terms"]
         lines += [
             f"## {name} ({table['n_rows']} loans, {table['n_features']} features, "
