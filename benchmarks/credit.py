@@ -29,9 +29,10 @@ table, missing -> NaN), a stopgap until boostobj supports categorical features n
 Methods, all fitted on train (60%) and early-stopped / tuned on valid (20%) of a seeded random
 split, scored on test (20%):
 
-- ``boostobj``: ``tune(X_tr, p_tr, X_va, p_va, booster=...)``, its deployed policy
-  (``result.policy.predict``: the model, or the trivial policy its no-edge guard chose).
-- ``boostobj_payoffs``: the same with the columns ``p_win``, ``p_loss`` appended and
+- ``boostobj/<booster>``: ``tune(X_tr, p_tr, X_va, p_va, booster=...)`` with its defaults
+  (20 trials, a 5-fold cross-fitted final model), its deployed policy (``result.policy
+  .predict``: the model, or the trivial policy its no-edge guard chose); LightGBM and XGBoost.
+- ``boostobj_payoffs/<booster>``: the same with the columns ``p_win``, ``p_loss`` appended and
   ``estimator_params={"loss": "outcome", "payoff_columns": ...}``.
 - ``xgboost_plugin`` / ``lightgbm_plugin``: a classifier of default (early-stopped on valid)
   and the plug-in rule: take iff ``(1 - q) log p_win + q log p_loss > 0``.
@@ -81,10 +82,15 @@ TABLES: dict[str, dict[str, Any]] = {
     "pakdd": {"loader": "load_credit_scoring_pakdd", "rate": 0.63, "funds": 0.165, "months": 24,
               "lgd": 0.75, "stake": 0.10},
 }  # fmt: skip
-BOOSTOBJ = ("boostobj", "boostobj_payoffs")
+BOOSTERS = ("lightgbm", "xgboost")
+MODES = ("boostobj", "boostobj_payoffs")
 PEERS = ("xgboost_plugin", "lightgbm_plugin", "tuned_threshold", "csboost", "csthreshold")
 TRIVIAL = ("take_all", "take_none")
-METHODS = (*BOOSTOBJ, *PEERS, *TRIVIAL)
+
+
+def methods_of(boosters: Sequence[str]) -> tuple[str, ...]:
+    """``boostobj/<booster>``, ``boostobj_payoffs/<booster>``, the peers, the trivial ones."""
+    return (*(f"{m}/{b}" for b in boosters for m in MODES), *PEERS, *TRIVIAL)
 
 
 def profit_per_unit(rate: float, funds: float, months: int) -> float:
@@ -129,7 +135,7 @@ def plugin_take(q_default: np.ndarray, p_win: float, p_loss: float) -> np.ndarra
 
 
 def run_split(X: np.ndarray, y: np.ndarray, terms: dict[str, Any], seed: int, n_trials: int,
-              booster: str, n_jobs: int, n_boot: int) -> dict[str, Any]:  # fmt: skip
+              boosters: Sequence[str], n_jobs: int, n_boot: int) -> dict[str, Any]:  # fmt: skip
     import lightgbm as lgb
     import xgboost as xgb
     from empulse.models import CSBoostClassifier, CSThresholdClassifier
@@ -152,21 +158,23 @@ def run_split(X: np.ndarray, y: np.ndarray, terms: dict[str, Any], seed: int, n_
         takes[name] = np.asarray(fn(), dtype=bool)
         seconds[name] = time.perf_counter() - t0
 
-    def boostobj_default() -> np.ndarray:
-        res = tune(Xs["train"], p["train"], Xs["valid"], p["valid"], booster=booster,
-                   n_trials=n_trials, seed=seed, estimator_params={"n_jobs": n_jobs})  # fmt: skip
-        extra["boostobj_policy"] = res.recommendation.policy
-        return res.policy.predict(Xs["test"])
+    known = {k: np.column_stack([v, np.full(len(v), pw), np.full(len(v), pl)])
+             for k, v in Xs.items()}  # fmt: skip
+    n = known["train"].shape[1]
+    payoff_params = {"loss": "outcome", "payoff_columns": (n - 2, n - 1)}
+    policies: dict[str, str] = {}
 
-    def boostobj_payoffs() -> np.ndarray:
-        known = {k: np.column_stack([v, np.full(len(v), pw), np.full(len(v), pl)])
-                 for k, v in Xs.items()}  # fmt: skip
-        n = known["train"].shape[1]
-        params = {"n_jobs": n_jobs, "loss": "outcome", "payoff_columns": (n - 2, n - 1)}
-        res = tune(known["train"], p["train"], known["valid"], p["valid"], booster=booster,
-                   n_trials=n_trials, seed=seed, estimator_params=params)  # fmt: skip
-        extra["boostobj_payoffs_policy"] = res.recommendation.policy
-        return res.policy.predict(known["test"])
+    def boostobj(booster: str, mode: str) -> Callable[[], np.ndarray]:
+        feats = known if mode == "boostobj_payoffs" else Xs
+        params = {"n_jobs": n_jobs, **(payoff_params if mode == "boostobj_payoffs" else {})}
+
+        def fit() -> np.ndarray:
+            res = tune(feats["train"], p["train"], feats["valid"], p["valid"], booster=booster,
+                       n_trials=n_trials, seed=seed, estimator_params=params)  # fmt: skip
+            policies[f"{mode}/{booster}"] = res.recommendation.policy
+            return res.policy.predict(feats["test"])
+
+        return fit
 
     stop = {"n_estimators": 2000, "learning_rate": 0.05, "random_state": seed, "n_jobs": n_jobs}
     lgbm: dict[str, Any] = {}
@@ -211,8 +219,9 @@ def run_split(X: np.ndarray, y: np.ndarray, terms: dict[str, Any], seed: int, n_
         clf.fit(Xs["train"], ys["train"], **costs)
         return clf.predict(Xs["test"]) == 0
 
-    timed("boostobj", boostobj_default)
-    timed("boostobj_payoffs", boostobj_payoffs)
+    for booster in boosters:
+        for mode in MODES:
+            timed(f"{mode}/{booster}", boostobj(booster, mode))
     timed("xgboost_plugin", xgb_plugin)
     timed("lightgbm_plugin", lgb_plugin)
     timed("tuned_threshold", tuned_threshold)
@@ -221,11 +230,12 @@ def run_split(X: np.ndarray, y: np.ndarray, terms: dict[str, Any], seed: int, n_
     takes["take_all"] = np.ones(len(r), dtype=bool)
     takes["take_none"] = np.zeros(len(r), dtype=bool)
 
-    lw = {m: log_wealth(r, takes[m]) for m in METHODS}
+    names = methods_of(boosters)
+    lw = {m: log_wealth(r, takes[m]) for m in names}
     best_trivial = max(lw["take_all"], lw["take_none"])
     best_peer = max((m for m in (*PEERS, *TRIVIAL)), key=lambda m: lw[m])
     methods: dict[str, Any] = {}
-    for m in METHODS:
+    for m in names:
         bs = bootstrap_log_wealth(r, takes[m], baseline_take=takes[best_peer], n_boot=n_boot,
                                   seed=seed)  # fmt: skip
         methods[m] = {
@@ -242,16 +252,17 @@ def run_split(X: np.ndarray, y: np.ndarray, terms: dict[str, Any], seed: int, n_
             "seconds": seconds.get(m),
         }
     common.log(
-        f"seed {seed}: best peer {best_peer}; " + ", ".join(f"{m} {lw[m]:.2f}" for m in METHODS)
+        f"seed {seed}: best peer {best_peer}; " + ", ".join(f"{m} {lw[m]:.2f}" for m in names)
     )
-    return {"seed": seed, "n_test": len(r), "best_peer": best_peer, "methods": methods, **extra}
+    return {"seed": seed, "n_test": len(r), "best_peer": best_peer, "methods": methods,
+            "guard_policy": policies, **extra}  # fmt: skip
 
 
-def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(runs: list[dict[str, Any]], boosters: Sequence[str]) -> dict[str, Any]:
     """Per method: mean test log-wealth and gain over the best trivial policy, over seeds, and
     how many seeds its interval against the best peer lies above / below zero."""
     out: dict[str, Any] = {}
-    for m in METHODS:
+    for m in methods_of(boosters):
         cells = [run["methods"][m] for run in runs]
         out[m] = {
             "log_wealth": float(np.mean([c["log_wealth"] for c in cells])),
@@ -271,8 +282,8 @@ def render(results: dict[str, Any]) -> str:
         "",
         common.generated_by("credit.py", results),
         "",
-        f"Booster of `tune`: {results['booster']}; {results['n_trials']} trials; seeds "
-        f"{results['seeds']}; {results['n_boot']} bootstrap resamples. String columns are "
+        f"Boosters of `tune`: {', '.join(results['boosters'])}; {results['n_trials']} trials; "
+        f"seeds {results['seeds']}; {results['n_boot']} bootstrap resamples. String columns are "
         "ordinal-coded, a stopgap until boostobj supports categorical features natively.",
         "",
     ]
@@ -303,18 +314,20 @@ def render(results: dict[str, Any]) -> str:
                 f"{c['vs_best_peer']:+.3f} | {c['above']} / {c['below']} | "
                 f"{c['n_taken']:.0f} | {c['seconds']:.1f} |"
             )
-        lines += ["", "Per seed: the best peer, boostobj's difference to it (95% interval):", ""]
-        lines += ["| seed | best peer | boostobj | boostobj_payoffs | guard's policies |"]
-        lines += ["|---|---|---|---|---|"]
+        ours = [m for m in table["summary"] if m.startswith("boostobj")]
+        lines += ["", "Per seed: the best peer, and each boostobj method's difference to it "
+                  "(95% interval; the guard's policy):", ""]  # fmt: skip
+        lines += ["| seed | best peer | " + " | ".join(ours) + " |"]
+        lines += ["|---|---|" + "---|" * len(ours)]
         for run in table["runs"]:
             cells = []
-            for m in BOOSTOBJ:
+            for m in ours:
                 v = run["methods"][m]["vs_best_peer"]
-                cells.append(f"{v['estimate']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}]")
-            lines.append(
-                f"| {run['seed']} | {run['best_peer']} | {cells[0]} | {cells[1]} | "
-                f"{run['boostobj_policy']} / {run['boostobj_payoffs_policy']} |"
-            )
+                cells.append(
+                    f"{v['estimate']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}] "
+                    f"({run['guard_policy'][m]})"
+                )
+            lines.append(f"| {run['seed']} | {run['best_peer']} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -324,8 +337,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--quick", action="store_true", help="smoke run: a subsample, 1 seed")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--tables", nargs="+", choices=list(TABLES), default=list(TABLES))
-    ap.add_argument("--booster", choices=("xgboost", "lightgbm"), default="lightgbm")
-    ap.add_argument("--n-trials", type=int, default=15)
+    ap.add_argument("--boosters", nargs="+", choices=BOOSTERS, default=list(BOOSTERS))
+    ap.add_argument("--n-trials", type=int, default=20, help="tune's default")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--n-jobs", type=int, default=2, help="booster threads")
     ap.add_argument("--out", default=str(common.RESULTS))
@@ -337,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {
         "argv": sys.argv[1:] if argv is None else list(argv),
         **common.provenance("empulse", "scikit-learn"),
-        "booster": args.booster,
+        "boosters": args.boosters,
         "n_trials": args.n_trials,
         "n_boot": args.n_boot,
         "seeds": args.seeds,
@@ -362,10 +375,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for name, (X, y, terms) in data.items():
             common.log(f"{name}:")
             table = results["tables"][name]
-            run = run_split(X, y, terms, seed, args.n_trials, args.booster, args.n_jobs,
+            run = run_split(X, y, terms, seed, args.n_trials, args.boosters, args.n_jobs,
                             args.n_boot)  # fmt: skip
             table["runs"].append(run)
-            table["summary"] = summarise(table["runs"])
+            table["summary"] = summarise(table["runs"], args.boosters)
             common.write_results(Path(args.out), stem, common.jsonable(results), render(results))
     return results
 

@@ -102,4 +102,4 @@ def test_credit_quick(tmp_path):
         best = max(methods[m]["log_wealth"] for m in methods if not m.startswith("boostobj"))
         assert methods[one["best_peer"]]["log_wealth"] == best
         assert methods[one["best_peer"]]["vs_best_peer"]["estimate"] == 0.0
-    assert "| boostobj_payoffs |" in (tmp_path / "credit_quick.md").read_text()
+    assert "| boostobj_payoffs/xgboost |" in (tmp_path / "credit_quick.md").read_text()
