@@ -114,3 +114,21 @@ def test_defaults_real_quick(tmp_path):
     text = (tmp_path / "defaults_real_quick.md").read_text()
     assert text.startswith("# What a new user gets on the real tables")
     assert "| stocks | 0 | lightgbm |" in text
+
+
+def test_credit_quick(tmp_path):
+    reason = "benchmarks/credit.py needs empulse (its loan tables): pip install '.[bench]'"
+    pytest.importorskip("empulse", reason=reason)
+    run("credit.py", "--quick", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "credit_quick.json").read_text())
+    assert set(results["tables"]) == {"vub", "pakdd"}
+    for table in results["tables"].values():
+        assert table["n_rows"] == 3000
+        (one,) = table["runs"]  # one seed
+        methods = one["methods"]
+        assert methods["take_none"]["log_wealth"] == 0.0
+        assert methods["take_all"]["n_taken"] == one["n_test"]
+        best = max(methods[m]["log_wealth"] for m in methods if not m.startswith("boostobj"))
+        assert methods[one["best_peer"]]["log_wealth"] == best
+        assert methods[one["best_peer"]]["vs_best_peer"]["estimate"] == 0.0
+    assert "| boostobj_payoffs/xgboost |" in (tmp_path / "credit_quick.md").read_text()
