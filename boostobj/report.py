@@ -23,6 +23,7 @@ import numpy as np
 
 from .guard import Evaluation, best_trivial
 from .metrics import threshold_curve
+from .persistence import write_file
 
 if TYPE_CHECKING:
     import optuna
@@ -489,6 +490,7 @@ def write_report(
         plot_optimization_history(result.study, history_png)
         report["plots"] = list(PLOTS)
     text = json.dumps(_jsonable(report), indent=2, allow_nan=False)
-    (out / "report.json").write_text(text + "\n")
-    (out / "report.md").write_text(render_markdown(report))
+    write_file(out / "report.json", lambda tmp: tmp.write_text(text + "\n"), overwrite=True)
+    markdown = render_markdown(report)
+    write_file(out / "report.md", lambda tmp: tmp.write_text(markdown), overwrite=True)
     return report

@@ -107,3 +107,25 @@ def test_the_headline_never_contradicts_the_report(
     headline = report_module._headline(_report(guard, test, leaks))
     assert headline["caveat"] == caveat and headline["text"].startswith(bold)
     assert headline["policy"] == guard  # the saved policy is still the guard's
+
+
+def test_a_failed_rewrite_leaves_the_old_report_whole(
+    result: TuneResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report_module.write_report(tmp_path, result, run=_run(), plots=False)
+    before = (tmp_path / "report.md").read_bytes()
+
+    def fail(path: Path) -> None:
+        path.write_text("half a rep")
+        raise OSError(28, "No space left on device")
+
+    real = report_module.write_file
+
+    def write_file(path: Path, write: Any, **kw: Any) -> Path:
+        return real(path, fail if path.name == "report.md" else write, **kw)
+
+    monkeypatch.setattr(report_module, "write_file", write_file)
+    with pytest.raises(OSError, match="No space"):
+        report_module.write_report(tmp_path, result, run=_run(), plots=False)
+    assert (tmp_path / "report.md").read_bytes() == before
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
