@@ -169,22 +169,15 @@ def render(results: dict[str, Any]) -> str:
 # -- the real tables ---------------------------------------------------------------------------
 def verdict(res: BootstrapResult) -> str:
     """The sign of a difference beyond noise: where its interval lies with respect to 0."""
-    if res.high < 0.0:
-        return "significantly below"
-    if res.low > 0.0:
+    if res.above_zero():  # the guard's rule
         return "significantly above"
-    return "not significantly different"
+    if res.contains_zero():
+        return "not significantly different"
+    return "significantly below"
 
 
 def interval(res: BootstrapResult) -> dict[str, Any]:
-    return {
-        "estimate": res.estimate,
-        "low": res.low,
-        "high": res.high,
-        "block_length": res.block_length,
-        "n_groups": res.n_groups,
-        "verdict": verdict(res),
-    }
+    return {**res.summary(), "verdict": verdict(res)}
 
 
 def score_real(

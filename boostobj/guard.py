@@ -80,22 +80,12 @@ class Recommendation:
     def summary(self) -> dict[str, Any]:
         """JSON-serialisable form."""
 
-        def interval(res: BootstrapResult) -> dict[str, float]:
-            return {
-                "estimate": res.estimate,
-                "low": res.low,
-                "high": res.high,
-                "p_not_better": res.p_not_better,
-                "n_groups": res.n_groups,
-                "block_length": res.block_length,
-            }
-
         return {
             "policy": self.policy,
             "reason": self.reason,
             "model_log_wealth_cross_fitted": self.model_log_wealth,
-            "model_minus_take_all": interval(self.vs_take_all),
-            "model_minus_take_none": interval(self.vs_take_none),
+            "model_minus_take_all": self.vs_take_all.summary(),
+            "model_minus_take_none": self.vs_take_none.summary(),
             "level": self.level,
         }
 

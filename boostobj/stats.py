@@ -88,6 +88,17 @@ class BootstrapResult(NamedTuple):
         """True if ``low > 0``: better than the baseline beyond noise (the guard's rule)."""
         return self.low > 0.0
 
+    def summary(self) -> dict[str, float]:
+        """JSON-serialisable form (everything but ``n_boot``, which the caller states once)."""
+        return {
+            "estimate": self.estimate,
+            "low": self.low,
+            "high": self.high,
+            "p_not_better": self.p_not_better,
+            "n_groups": self.n_groups,
+            "block_length": self.block_length,
+        }
+
 
 def _as_take(take: ArrayLike, name: str) -> NDArray[np.float64]:
     a = np.asarray(take)
