@@ -21,7 +21,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import json
 import math
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ except ImportError:  # run from a checkout where boostobj is not installed
 import numpy as np
 
 from boostobj.losses import compiled_kernel
+from boostobj.persistence import write_file
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -97,15 +97,7 @@ def jsonable(obj: Any) -> Any:
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically: beside it, then renamed into place, so that a
     killed run leaves the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_file(path, lambda tmp: tmp.write_text(text), overwrite=True)
 
 
 def write_json(path: Path, results: Any, *, indent: int = 1, default: Any = None) -> None:
