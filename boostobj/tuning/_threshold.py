@@ -9,8 +9,8 @@ import optuna
 from numpy.typing import ArrayLike
 
 from ..metrics import best_threshold, threshold_curve, trivial_policies
-from . import _study
 from ._study import bind_study, check_n_trials, create_study, fingerprint
+from ._study import optuna_verbosity as _study_verbosity  # the parameter takes the name
 
 __all__ = ["tune_threshold"]
 
@@ -79,7 +79,7 @@ def tune_threshold(
         trial.set_user_attr("n_taken", int(curve.n_taken[k]))
         return float(curve.log_wealth[k])
 
-    with _study.optuna_verbosity(optuna_verbosity):
+    with _study_verbosity(optuna_verbosity):
         study = create_study(storage, study_name, seed, load_if_exists)
         bind_study(
             study, {"kind": "threshold", "data": fingerprint(s, r)}, "tune_threshold on these data"
