@@ -522,12 +522,13 @@ def test_payoff_known_columns_must_be_features(
 
 # -- the error contract: one line on stderr, exit 2, nothing left that blocks a rerun ---------
 def _deny(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, error: int, path: str):
-    """``owner.name(path, ...)`` raises ``OSError(error)`` for a path whose name is ``path``:
-    a permission or a full disk that tests running as root cannot set up for real."""
+    """``owner.name(path, ...)`` raises ``OSError(error)`` for a path whose name is ``path``
+    or that of its atomic write's temporary sibling (``.path.*.tmp``): a permission or a full
+    disk that tests running as root cannot set up for real."""
     real = getattr(owner, name)
 
     def denied(target, *args, **kwargs):
-        if Path(target).name == path:
+        if Path(target).name == path or Path(target).name.startswith(f".{path}."):
             raise OSError(error, os.strerror(error), str(target))
         return real(target, *args, **kwargs)
 
