@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _adapter
+from ._categories import Levels
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -111,6 +112,8 @@ class DaskRows:
     X: da.Array
     log_p: da.Array
     weight: da.Array | None = None
+    #: The categorical columns' levels, as :attr:`boostobj._validation.Rows.categories`.
+    categories: Levels = ()
 
 
 #: ``base`` margins travel beside the rows: ``None`` or one start margin per row.

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._categories import Levels, encode
+
 __all__ = [
     "Rows",
     "check_1d",
@@ -220,6 +222,8 @@ class Rows:
         feature_names: column names when ``X`` came as a DataFrame, else ``None``.
         expected_log_payoff: ``E[log p | x]`` where it is known (synthetic data), which gives
             the Bayes policy in evaluations; ``None`` otherwise.
+        categories: the categorical columns' levels (:mod:`boostobj._categories`): their
+            cells in ``X`` are codes, NaN for missing or unseen; ``()`` for none.
     """
 
     X: NDArray[np.float64]
@@ -228,6 +232,7 @@ class Rows:
     groups: NDArray[Any] | None = None
     feature_names: tuple[str, ...] | None = None
     expected_log_payoff: NDArray[np.float64] | None = None
+    categories: Levels = ()
 
     @classmethod
     def from_payoff(
@@ -239,13 +244,17 @@ class Rows:
         groups: ArrayLike | None = None,
         x_name: str = "X",
         p_name: str = "p",
+        categories: Levels | None = None,
     ) -> Rows:
         """Check ``X``, payoff multipliers ``p > 0``, weights and groups.
 
         ``x_name`` and ``p_name`` name the arguments in error messages (``"X_valid"``,
-        ``"eval_set[0] p"``), so the user learns which one is wrong.
+        ``"eval_set[0] p"``), so the user learns which one is wrong. A DataFrame's text and
+        ``category`` columns become codes: by levels learned here (``categories=None``), or
+        by the training rows' ``categories`` (eval and test rows).
         """
-        Xa = check_features(X, x_name)
+        coded, levels = encode(X, categories, x_name)
+        Xa = check_features(coded, x_name)
         r = log_payoff(p, name=p_name)
         check_same_length(**{x_name: Xa, p_name: r})
         sw = None
@@ -259,7 +268,7 @@ class Rows:
             if g.ndim != 1:
                 raise ValueError(f"groups must be 1-D, one id per row; got shape {g.shape}")
             check_same_length(**{x_name: Xa, "groups": g})
-        return cls(Xa, r, sw, g, feature_names(X))
+        return cls(Xa, r, sw, g, feature_names(X), categories=levels)
 
     def __len__(self) -> int:
         return int(self.log_p.size)
@@ -277,6 +286,7 @@ class Rows:
             None if self.groups is None else self.groups[idx],
             self.feature_names,
             None if self.expected_log_payoff is None else self.expected_log_payoff[idx],
+            self.categories,
         )
 
     def check_columns(self, other: Rows, what: str) -> None:
@@ -300,4 +310,5 @@ class Rows:
             joined([r.groups for r in parts]),
             first.feature_names,
             joined([r.expected_log_payoff for r in parts]),
+            first.categories,
         )

@@ -197,6 +197,7 @@ def _check_tune_args(args: argparse.Namespace) -> None:
             ("--time-column", args.time_column),
             ("--split-column", args.split_column),
             ("--features", args.features),
+            ("--ignore", args.ignore),
             ("--payoff-known", args.payoff_known),
         )
         if value
@@ -218,6 +219,7 @@ def _load(args: argparse.Namespace) -> Table:
         time_column=args.time_column,
         split_column=args.split_column,
         features=args.features,
+        ignore=args.ignore,
     )
 
 
@@ -315,13 +317,15 @@ def _tune_into(
     if not args.storage:
         _open_storage(storage)  # the run folder's study.db
     estimator_params = run["estimator_params"]
-    if data.info["ignored_columns"]:
+    if data.info["categorical_features"]:
         print(
-            "boostobj: ignoring column(s) "
-            f"{', '.join(map(repr, data.info['ignored_columns']))}: text, not numbers (name the "
-            "features with --features to choose them)",
+            "boostobj: categorical feature(s) "
+            f"{', '.join(map(repr, data.info['categorical_features']))}: text, split by level",
             file=sys.stderr,
         )
+    if data.info["ignored_columns"]:
+        why = ", ".join(f"{c!r} ({r})" for c, r in data.info["ignored_why"].items())
+        print(f"boostobj: leaving out column(s) {why}", file=sys.stderr)
     for warning in data.warnings:
         print(f"boostobj: warning: {warning}", file=sys.stderr)
     train, valid, test = (data.splits.get(s) for s in SPLITS)
@@ -374,7 +378,6 @@ def _cmd_predict(args: argparse.Namespace, argv: list[str]) -> int:
         )
     features = [str(c) for c in model.feature_names_in_]
     frame = read_table(args.data)
-    X = feature_matrix(frame, features, args.data)
     clash = [c for c in ("probability", "take") if c in frame.columns]
     if clash:
         raise ValueError(f"{args.data} already has column {', '.join(map(repr, clash))}")
@@ -382,6 +385,8 @@ def _cmd_predict(args: argparse.Namespace, argv: list[str]) -> int:
     r = None if payoff is None else payoff_column(frame, payoff, args.data)[1]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
+        # coded by the model's levels: one unseen at fit is missing, and warned about
+        X = feature_matrix(frame, features, args.data, getattr(model, "categories_", ()))[0]
         take = policy.predict(X, use_model=args.use_model)
     for warning in caught:
         print(f"boostobj: warning: {warning.message}", file=sys.stderr)
@@ -472,8 +477,14 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         "--features",
         nargs="+",
         metavar="COL",
-        help="feature columns, all numeric (default: every numeric column except the payoff, "
-        "time and split columns and 'log_p')",
+        help="feature columns (default: every column of numbers or text except the payoff, "
+        "time and split columns and 'log_p'; text is categorical)",
+    )
+    group.add_argument(
+        "--ignore",
+        nargs="+",
+        metavar="COL",
+        help="leave these columns out of the default features (an id, a note, a leak)",
     )
     group.add_argument(
         "--n-samples",

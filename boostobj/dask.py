@@ -10,9 +10,12 @@ The minimal call::
     model.predict(X_test)  # a fitted XGBWealthClassifier: predict/score/save/load as usual
 
 ``X`` may be a dask array or dask DataFrame (numpy and pandas are wrapped), ``p`` the payoff
-multipliers as a dask array or Series. :func:`fit` (``booster="xgboost"`` or ``"lightgbm"``;
-:func:`fit_xgboost` and :func:`fit_lightgbm` name one) checks the inputs and computes the
-weight scale in one dask ``compute``, then the booster's backend trains
+multipliers as a dask array or Series. A dask DataFrame's text and ``category`` columns are
+categorical features, as on one machine (:mod:`boostobj._categories`): their levels are a
+known ``category`` dtype's own, else the distinct values (one extra ``compute``).
+:func:`fit` (``booster="xgboost"`` or ``"lightgbm"``; :func:`fit_xgboost` and
+:func:`fit_lightgbm` name one) checks the inputs and computes the weight scale in one dask
+``compute``, then the booster's backend trains
 (:meth:`boostobj._backend.Backend.train_dask`: ``xgboost.dask.train`` or
 ``lightgbm.dask.DaskLGBMRegressor``). Nothing here depends on which booster it is.
 
@@ -65,6 +68,7 @@ from numpy.typing import NDArray
 
 from . import _adapter
 from ._backend import DaskRows, Labels, TrainSpec, get_backend
+from ._categories import NUMERIC_LOOKING, Levels, encode, is_categorical
 from ._validation import check_sample_weight, check_scale, log_payoff
 from .losses import Loss, get_loss
 from .metrics import margin_threshold
@@ -212,8 +216,65 @@ def _as_dask(obj: Any, row_chunks: tuple[int, ...] | None = None) -> da.Array:
     return arr
 
 
-def _features(X: Any, name: str) -> da.Array:
-    arr = _as_dask(X)
+def _categories(X: Any) -> Levels:
+    """The levels of a dask DataFrame's text and ``category`` columns, as
+    :func:`boostobj._categories.encode` learns them: a known ``category`` dtype's own, else
+    the distinct values, sorted (one dask ``compute`` for all such columns). A text column
+    that is numeric-looking (:data:`boostobj._categories.NUMERIC_LOOKING` of its filled
+    cells are numbers) is refused, as on one machine."""
+    import dask
+    import pandas as pd
+
+    if not (hasattr(X, "dtypes") and hasattr(X, "dask") and hasattr(X, "map_partitions")):
+        return ()
+    found: dict[int, Any] = {}
+    for j, column in enumerate(X.columns):
+        series = X[column]
+        if isinstance(series.dtype, pd.CategoricalDtype) and series.cat.known:
+            found[j] = tuple(str(c) for c in series.dtype.categories)
+        elif is_categorical(series._meta):
+            found[j] = series.dropna().astype(str).value_counts()
+    lazy = {j: v for j, v in found.items() if not isinstance(v, tuple)}
+    for j, counts in zip(lazy, dask.compute(*lazy.values()), strict=True):
+        _refuse_numeric_looking(X.columns[j], counts)
+        found[j] = tuple(sorted(counts.index))
+    return tuple(sorted(found.items()))
+
+
+def _refuse_numeric_looking(column: Any, counts: Any) -> None:
+    """:func:`boostobj._categories.bad_cells` on a column's value counts."""
+    import pandas as pd
+
+    text = pd.Series(counts.index, dtype=object).str.strip()
+    filled = (text != "").to_numpy()
+    parsed = pd.to_numeric(text, errors="coerce").notna().to_numpy() & filled
+    n = counts.to_numpy()
+    n_filled, n_parsed = int(n[filled].sum()), int(n[parsed].sum())
+    if n_filled and n_parsed >= NUMERIC_LOOKING * n_filled:
+        first = text[filled & ~parsed].iloc[0]
+        raise ValueError(
+            f"X column {column!r} holds numbers but {n_filled - n_parsed} of its {n_filled} "
+            f"non-empty cells are not numbers, e.g. {first!r}: fix them, or leave them empty "
+            "for missing"
+        )
+
+
+def _coded(X: Any, levels: Levels, name: str) -> Any:
+    """A dask DataFrame with its categorical columns as codes (by ``levels``), lazily."""
+    if not levels:
+        return X
+    import pandas as pd
+
+    def code(part: pd.DataFrame) -> pd.DataFrame:
+        out = encode(part, levels, name)[0]
+        return pd.DataFrame(out, index=part.index, columns=part.columns)
+
+    meta = pd.DataFrame({c: pd.Series(dtype=np.float64) for c in X.columns})
+    return X.map_partitions(code, meta=meta)
+
+
+def _features(X: Any, name: str, levels: Levels = ()) -> da.Array:
+    arr = _as_dask(_coded(X, levels, name))
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (rows x features); got shape {arr.shape}")
     if arr.shape[0] == 0:
@@ -295,7 +356,8 @@ def _prepare(
     from .sklearn import check_features
 
     names = np.asarray(X.columns, dtype=object) if hasattr(X, "columns") else None
-    Xd = _features(X, "X")
+    levels = _categories(X)
+    Xd = _features(X, "X", levels)
     pd_ = _vector(p, Xd, "p")
     r, bad_p = _lazy_log_payoff(pd_)
     checks: list[tuple[da.Array, Callable[[NDArray[Any]], Any], str]] = [
@@ -315,7 +377,7 @@ def _prepare(
         total, mass = row_w.sum(), da.from_array(np.float64(Xd.shape[0]))
     evals = []
     for i, (Xv, pv) in enumerate(eval_set or []):
-        Xv_d = _features(Xv, f"eval_set[{i}] X")
+        Xv_d = _features(Xv, f"eval_set[{i}] X", levels)
         if Xv_d.shape[1] != Xd.shape[1]:
             raise ValueError(f"eval_set[{i}] X has {Xv_d.shape[1]} features; X has {Xd.shape[1]}")
         pv_d = _vector(pv, Xv_d, f"eval_set[{i}] p")
@@ -323,7 +385,7 @@ def _prepare(
         checks += [(pv_d, log_payoff, f"eval_set[{i}] p")]
         checks += [(Xv_d, check_features, f"eval_set[{i}] X")]
         bads += [bad_pv, _inf(Xv_d)]
-        evals.append(DaskRows(Xv_d, rv))
+        evals.append(DaskRows(Xv_d, rv, categories=levels))
 
     counts, total_v, mass_v = client.gather(
         client.compute([[_bad_per_block(b) for b in bads], total, mass])
@@ -337,7 +399,7 @@ def _prepare(
             "every training weight is zero: all payoffs are 1 (or carry zero "
             "sample_weight), so there is nothing to learn"
         )
-    return _Prepared(DaskRows(Xd, r, swd), evals, total_f / mass_f, names)
+    return _Prepared(DaskRows(Xd, r, swd, levels), evals, total_f / mass_f, names)
 
 
 def weight_scale(
@@ -409,6 +471,7 @@ def fit(
     est.scale_ = prep.scale
     est.n_features_in_ = int(prep.rows.X.shape[1])
     est.feature_names_in_ = prep.feature_names
+    est.categories_ = prep.rows.categories
     est.classes_ = np.array([0, 1])
     return est
 
@@ -446,7 +509,7 @@ def decision_function(estimator: Any, X: Any) -> da.Array:
 
     if not hasattr(estimator, "booster_"):
         raise ValueError(f"this {type(estimator).__name__} is not fitted yet")
-    Xd = _features(X, "X")
+    Xd = _features(X, "X", getattr(estimator, "categories_", ()))
     if Xd.shape[1] != estimator.n_features_in_:
         raise ValueError(f"X has {Xd.shape[1]} features; the model has {estimator.n_features_in_}")
 

@@ -36,6 +36,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._categories import Levels
 from ._meta import versions
 from ._validation import Rows
 from .guard import split_point
@@ -182,6 +183,13 @@ class CrossFitEnsemble(_PolicyClassifier):
         self._check_fitted()
         for member in self.members_:
             member.feature_names_in_ = names
+
+    @property
+    def categories_(self) -> Levels:
+        """The members' categorical levels (``()`` for none)."""
+        if not hasattr(self, "members_"):
+            raise AttributeError("categories_ exists after fit")
+        return self.members_[0].categories_  # type: ignore[no-any-return]
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "members_")

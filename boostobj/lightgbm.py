@@ -200,9 +200,16 @@ class LightGBMBackend:
     def train(self, spec: TrainSpec, rows: Rows, base: Any, evals: list[tuple[Rows, Any]]) -> Any:
         import lightgbm as lgb
 
-        dtrain = lgb.Dataset(rows.X, label=rows.log_p, weight=rows.weight, init_score=base)
+        # the coded columns split as categories; "auto" would take none from an array
+        cats = [j for j, _ in rows.categories] or "auto"
+        dtrain = lgb.Dataset(
+            rows.X, label=rows.log_p, weight=rows.weight, init_score=base, categorical_feature=cats
+        )
         dvals = [
-            lgb.Dataset(ev.X, label=ev.log_p, init_score=b, reference=dtrain) for ev, b in evals
+            lgb.Dataset(
+                ev.X, label=ev.log_p, init_score=b, reference=dtrain, categorical_feature=cats
+            )
+            for ev, b in evals
         ]
         evals_result: dict[str, Any] = {}
         callbacks = [lgb.record_evaluation(evals_result), *spec.callbacks]
@@ -257,7 +264,13 @@ class LightGBMBackend:
         )
         with warnings.catch_warnings():  # n_jobs is always in the params, and always dropped
             warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning)
-            model.fit(rows.X, rows.log_p, sample_weight=rows.weight, callbacks=spec.callbacks)
+            model.fit(
+                rows.X,
+                rows.log_p,
+                sample_weight=rows.weight,
+                callbacks=spec.callbacks,
+                categorical_feature=[j for j, _ in rows.categories] or "auto",
+            )
         booster = model.booster_
 
         def step(X: Any, k: int) -> Any:  # the margin round k adds

@@ -316,9 +316,18 @@ def render_markdown(report: dict[str, Any]) -> str:
         + ", ".join(f"{k} {v}" for k, v in data["n_rows"].items()),
         f"- Features ({len(data['features'])}): " + ", ".join(f"`{c}`" for c in data["features"]),
     ]
-    if data.get("ignored_columns"):
+    if data.get("categorical_features"):
         lines.append(
-            "- Ignored (not numeric): " + ", ".join(f"`{c}`" for c in data["ignored_columns"])
+            "- Categorical (text, split by level): "
+            + ", ".join(f"`{c}`" for c in data["categorical_features"])
+        )
+    if data.get("ignored_columns"):
+        why = data.get("ignored_why") or {}
+        lines.append(
+            "- Left out: "
+            + ", ".join(
+                f"`{c}` ({why[c]})" if c in why else f"`{c}`" for c in data["ignored_columns"]
+            )
         )
     for warning in report.get("warnings", []):
         lines.append(f"- **Warning:** {warning}")

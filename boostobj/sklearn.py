@@ -36,6 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _defaults
 from ._backend import Backend, TrainSpec, get_backend
+from ._categories import encode
 from ._meta import versions
 from ._validation import Rows, check_features, check_same_length, feature_names, log_payoff
 from .losses import Loss, get_loss
@@ -83,10 +84,13 @@ class _PolicyClassifier(ClassifierMixin, BaseEstimator):
         your back); a DataFrame given to a model fitted on an array warns (``UserWarning``).
         Unlike sklearn, a bare array of the right width is taken by position without a
         warning: ``tune`` and ``boostobj predict`` pass arrays whose columns they ordered.
+        A frame's categorical columns are coded by the levels learned at fit
+        (``categories_``); an array is taken as codes already.
         """
         check_is_fitted(self)
-        Xa = check_features(X)
         self._check_feature_names(feature_names(X))
+        coded, _ = encode(X, getattr(self, "categories_", ()), "X")
+        Xa = check_features(coded)
         if Xa.shape[1] != self.n_features_in_:  # type: ignore[attr-defined]
             raise ValueError(
                 f"X has {Xa.shape[1]} features, but {type(self).__name__} is expecting "
@@ -387,7 +391,13 @@ class _WealthClassifier(_PolicyClassifier):
         y = payoff_target(y, type(self).__name__)
         rows = Rows.from_payoff(X, y, sample_weight=sample_weight)
         evals = [
-            Rows.from_payoff(Xv, pv, x_name=f"eval_set[{i}] X", p_name=f"eval_set[{i}] p")
+            Rows.from_payoff(
+                Xv,
+                pv,
+                x_name=f"eval_set[{i}] X",
+                p_name=f"eval_set[{i}] p",
+                categories=rows.categories,
+            )
             for i, (Xv, pv) in enumerate(eval_set or [])
         ]
         return self.fit_rows(rows, evals, verbose=verbose, callbacks=callbacks)
@@ -415,6 +425,7 @@ class _WealthClassifier(_PolicyClassifier):
         names = rows.feature_names
         self.feature_names_in_ = None if names is None else np.asarray(names, dtype=object)
         self.n_features_in_ = rows.n_features
+        self.categories_ = rows.categories
         rows = self._model_decides(rows, "X")
         evals = [self._model_decides(ev, f"eval_set[{i}] X") for i, ev in enumerate(evals)]
         self.scale_ = loss.weight_scale(rows.log_p, rows.weight)
@@ -526,6 +537,7 @@ class _WealthClassifier(_PolicyClassifier):
             "n_rounds": self.n_rounds_,
             "n_features_in": int(self.n_features_in_),
             "feature_names": names,
+            "categories": [[j, list(levels)] for j, levels in self.categories_],
             "versions": versions(),
         }
         booster, backend, model_file = self.booster_, self.backend, self.model_file
@@ -559,6 +571,8 @@ def model_from_folder(folder: Path, meta: dict[str, Any]) -> _WealthClassifier:
     est.n_features_in_ = int(meta["n_features_in"])
     names = meta["feature_names"]
     est.feature_names_in_ = None if names is None else np.asarray(names, dtype=object)
+    # a folder saved before categorical features has none
+    est.categories_ = tuple((int(j), tuple(levels)) for j, levels in meta.get("categories", []))
     est.classes_ = np.array([0, 1])
     return est
 
@@ -597,6 +611,10 @@ class XGBWealthClassifier(_WealthClassifier):
             names, else ``None``. ``predict`` and the other methods refuse a DataFrame whose
             columns differ from these or come in another order (``ValueError``).
         n_features_in_: the number of columns of ``X``.
+        categories_: ``((column index, levels), ...)`` of a DataFrame's text and
+            ``category`` columns, which train as the booster's categorical features (see
+            :mod:`boostobj._categories`); saved with the model. A level not seen at fit is
+            missing at predict, with a ``UserWarning``.
     """
 
     booster_name = "xgboost"
@@ -681,6 +699,10 @@ class LGBMWealthClassifier(_WealthClassifier):
             names, else ``None``. ``predict`` and the other methods refuse a DataFrame whose
             columns differ from these or come in another order (``ValueError``).
         n_features_in_: the number of columns of ``X``.
+        categories_: ``((column index, levels), ...)`` of a DataFrame's text and
+            ``category`` columns, which train as the booster's categorical features (see
+            :mod:`boostobj._categories`); saved with the model. A level not seen at fit is
+            missing at predict, with a ``UserWarning``.
     """
 
     booster_name = "lightgbm"

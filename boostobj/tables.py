@@ -3,15 +3,17 @@
 :func:`load_table` is what ``boostobj tune`` runs on a file; :func:`synthetic_table` gives the
 built-in betting market in the same shape. A table has a payoff column (the multiplier
 ``p > 0``, 1 = break-even), optional time and split columns, and feature columns: every
-numeric column but those, or the ones named. A text column is *numeric-looking* when at
-least :data:`NUMERIC_LOOKING` (90%) of its non-empty cells parse as numbers: its other cells
-are typos (``n/a``, ``?``), and the column is an error naming it, the count of bad cells and
-the first one, never silently dropped. Other text columns are not features (pandas cannot
-make numbers of them); :attr:`Table.info` lists them as ``ignored_columns`` and ``boostobj
-tune`` prints them. Rows are split by a ``split`` column
-(train/valid/test) if there is one, else 60/20/20 in time order (rows sharing a time stay
-together) or file order. Bad input raises ``ValueError`` (or ``FileNotFoundError``) with a
-message that names the file, the column and the first bad row.
+other column of numbers or text, or the ones named; ``ignore`` leaves some out. Text and
+pandas ``category`` columns are categorical features: coded by the levels seen on the train
+split (:mod:`boostobj._categories`), split natively by the booster; :attr:`Table.info` lists
+them as ``categorical_features``. A text column is *numeric-looking* when at least 90% of
+its non-empty cells parse as numbers: its other cells are typos (``n/a``, ``?``), and the
+column is an error naming it, the count of bad cells and the first one, never a category.
+Text that is dates, or an identifier (every value distinct), is left out, and
+:attr:`Table.info` lists it as ``ignored_columns`` (and why, in ``ignored_why``). Rows are
+split by a ``split`` column (train/valid/test) if there is one, else 60/20/20 in time order
+(rows sharing a time stay together) or file order. Bad input raises ``ValueError`` (or
+``FileNotFoundError``) with a message that names the file, the column and the first bad row.
 
 pandas is imported only when a file is read.
 """
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._categories import NUMERIC_LOOKING, Levels, bad_cells, encode, is_categorical, is_numeric
 from ._validation import Rows, check_features, log_payoff
 
 if TYPE_CHECKING:
@@ -50,8 +53,6 @@ DEFAULT_SPLIT_COLUMN = "split"
 MIN_SYNTHETIC_ROWS = 100
 #: A feature whose rank correlation with log p on the training rows reaches this is flagged.
 LEAK_CORRELATION = 0.5
-#: A text column whose non-empty cells parse as numbers at least this often is numeric-looking.
-NUMERIC_LOOKING = 0.9
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -116,59 +117,107 @@ def require_columns(frame: pd.DataFrame, columns: list[str], source: str | Path)
         )
 
 
-def is_numeric(column: pd.Series) -> bool:
-    """Numbers or booleans (pandas counts booleans as numeric)."""
-    from pandas.api.types import is_numeric_dtype
+def feature_matrix(
+    frame: pd.DataFrame,
+    features: list[str],
+    source: str | Path,
+    levels: Levels | None = None,
+    fit_rows: NDArray[np.intp] | None = None,
+) -> tuple[NDArray[np.float64], Levels]:
+    """``(the named columns as a float matrix, the categorical columns' levels)``: NaN is
+    missing, a text or ``category`` column becomes codes (:mod:`boostobj._categories`).
 
-    return bool(is_numeric_dtype(column))
-
-
-def bad_cells(column: pd.Series, what: str) -> ValueError | None:
-    """The error for a numeric-looking text column (see the module docstring), else ``None``.
-
-    Non-empty cells: not missing and not blank. A column with none is not numeric-looking.
+    ``levels=None`` learns the levels on ``fit_rows`` (default: every row); given (a saved
+    model's ``categories_``), codes by them, a level unseen there missing with a
+    ``UserWarning``. Refuses missing columns, a numeric-looking text column (with the count
+    and the first of its bad cells), and a text column where the model had numbers.
     """
-    import pandas as pd
-
-    text = column.astype("string").str.strip()
-    filled = (text.notna() & (text != "")).to_numpy(dtype=bool)
-    parsed = pd.to_numeric(text.where(filled), errors="coerce").notna().to_numpy(dtype=bool)
-    n_filled, n_parsed = int(filled.sum()), int(parsed.sum())
-    if n_filled == 0 or n_parsed < NUMERIC_LOOKING * n_filled:
-        return None
-    bad = np.flatnonzero(filled & ~parsed)
-    return ValueError(
-        f"{what} {column.name!r} holds numbers but {bad.size} of its {n_filled} non-empty "
-        f"cells are not numbers; the first is {column.iloc[bad[0]]!r} at index {bad[0]}: fix "
-        "them, or leave them empty for missing"
-    )
-
-
-def feature_matrix(frame: pd.DataFrame, features: list[str], source: str | Path) -> NDArray:
-    """The named columns as a float matrix (NaN = missing); refuse missing or non-numeric ones
-    (a numeric-looking one with the count and the first of its bad cells)."""
     require_columns(frame, features, source)
+    part = frame[features]
     for c in features:
-        if not is_numeric(frame[c]) and (error := bad_cells(frame[c], "feature column")):
+        if not is_numeric(part[c]) and (error := bad_cells(part[c], "feature column")):
             raise error
-    bad = [f"{c!r} ({frame[c].dtype})" for c in features if not is_numeric(frame[c])]
+    bad = [
+        f"{c!r} ({part[c].dtype})"
+        for c in features
+        if not (is_numeric(part[c]) or is_categorical(part[c]))
+    ]
     if bad:
         raise ValueError(
-            f"feature column {', '.join(bad)} is not numeric; encode it as numbers or leave it out"
+            f"feature column {', '.join(bad)} is neither numbers nor text; encode it as "
+            "numbers or leave it out"
         )
-    X = frame[features].to_numpy(dtype=np.float64, na_value=np.nan)
-    return check_features(X, name=f"features of {source}")
+    if levels is None:
+        fitted = part if fit_rows is None else part.iloc[fit_rows]
+        levels = encode(fitted, None, "feature")[1]
+    coded = {features[j] for j, _ in levels}
+    text = [c for c in features if not is_numeric(part[c]) and c not in coded]
+    if text:
+        raise ValueError(
+            f"feature column {', '.join(map(repr, text))} holds text, but the model was "
+            "fitted on numbers there"
+        )
+    if levels:
+        X = encode(part, levels, "feature")[0]
+    else:
+        X = part.to_numpy(dtype=np.float64, na_value=np.nan)
+    return check_features(X, name=f"features of {source}"), levels
+
+
+def _is_dates(column: pd.Series) -> bool:
+    """Dates, or text of which (the first 1,000 filled cells) 90% parse as dates."""
+    import pandas as pd
+    from pandas.api.types import is_datetime64_any_dtype
+
+    if is_datetime64_any_dtype(column):
+        return True
+    if is_numeric(column) or isinstance(column.dtype, pd.CategoricalDtype):
+        return False
+    text = column.dropna().astype(str).iloc[:1000]
+    if text.empty:
+        return False
+    with warnings.catch_warnings():  # pandas' fallback to dateutil: a stray line
+        warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+        dates = pd.to_datetime(text, errors="coerce", format="mixed")
+    return bool(dates.notna().mean() >= NUMERIC_LOOKING)
+
+
+def left_out(column: pd.Series) -> str | None:
+    """Why a column is no default feature, or ``None``: dates (not ``time_column``: a date
+    is not a category), text whose every value is distinct (an identifier: each level one
+    row, nothing to learn), or neither numbers nor text."""
+    import pandas as pd
+
+    if is_numeric(column) or isinstance(column.dtype, pd.CategoricalDtype):
+        return None
+    if _is_dates(column):
+        return "dates; name it with --time-column to order the split by it"
+    if not is_categorical(column):
+        return f"{column.dtype}, neither numbers nor text"
+    text = column.dropna().astype(str)
+    if len(text) > 1 and text.nunique() == len(text):
+        return "every value distinct, an identifier"
+    return None
 
 
 def choose_features(
-    frame: pd.DataFrame, requested: list[str] | None, reserved: list[str], skipped: list[str]
-) -> tuple[list[str], list[str]]:
-    """``(features, ignored non-numeric columns)``.
+    frame: pd.DataFrame,
+    requested: list[str] | None,
+    reserved: list[str],
+    skipped: list[str],
+    ignore: list[str] | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """``(features, {column left out: why})``.
 
     ``requested`` if given (never a ``reserved`` column: payoff, log p, split), else every
-    numeric column that is neither reserved nor ``skipped`` (the time column). A
-    numeric-looking text column is refused (:func:`bad_cells`), not ignored.
+    column that is neither reserved, ``skipped`` (the time column) nor in ``ignore``
+    (``--ignore``): numbers, and text as categorical features. Dates are left out (listed);
+    a numeric-looking text column is refused (:func:`bad_cells`), not made categorical.
     """
+    ignore = list(ignore or [])
+    unknown = [c for c in ignore if c not in frame.columns]
+    if unknown:
+        raise ValueError(f"--ignore names {', '.join(map(repr, unknown))}, not a column")
     if requested:
         dupes = sorted({c for c in requested if requested.count(c) > 1})
         if dupes:
@@ -179,19 +228,29 @@ def choose_features(
                 f"--features names {', '.join(map(repr, bad))}, which holds the payoff or "
                 "the split, not information known at decision time"
             )
-        return list(requested), []
+        dated = [c for c in requested if c in frame.columns and _is_dates(frame[c])]
+        if dated:
+            raise ValueError(
+                f"--features names {', '.join(map(repr, dated))}, which holds dates: give it "
+                "as --time-column, or derive numbers from it (a weekday, a month)"
+            )
+        both = [c for c in requested if c in ignore]
+        if both:
+            raise ValueError(f"{', '.join(map(repr, both))} is in both --features and --ignore")
+        return list(requested), {}
     excluded = reserved + skipped
     candidates = [c for c in frame.columns if c not in excluded]
     for c in candidates:
         if not is_numeric(frame[c]) and (error := bad_cells(frame[c], "column")):
             raise error
-    features = [c for c in candidates if is_numeric(frame[c])]
+    reasons = {c: "--ignore" if c in ignore else left_out(frame[c]) for c in candidates}
+    features = [c for c in candidates if reasons[c] is None]
     if not features:
         raise ValueError(
-            "no numeric feature column left after leaving out "
-            f"{', '.join(map(repr, excluded))}; name features with --features"
+            "no feature column left after leaving out "
+            f"{', '.join(map(repr, excluded + ignore))}; name features with --features"
         )
-    return features, [c for c in candidates if c not in features]
+    return features, {c: why for c, why in reasons.items() if why is not None}
 
 
 def time_values(column: pd.Series) -> NDArray[Any]:
@@ -318,6 +377,7 @@ def load_table(
     time_column: str | None = None,
     split_column: str | None = None,
     features: list[str] | None = None,
+    ignore: list[str] | None = None,
 ) -> Table:
     """Read ``path`` and split it into checked :class:`Rows` (see the module docstring).
 
@@ -326,7 +386,8 @@ def load_table(
         payoff: the payoff column, multipliers ``p > 0``.
         time_column: decision time (numbers or dates): orders the split, never a feature.
         split_column: a column of train/valid/test (default: a column named ``split``).
-        features: the feature columns (default: every numeric column but the others).
+        features: the feature columns (default: every number or text column but the others).
+        ignore: columns to leave out of the default features.
     """
     source = Path(path)
     frame = read_table(source)
@@ -338,13 +399,23 @@ def load_table(
         features,
         reserved=[payoff, *RESERVED_FEATURES, *([split_column] if split_column else [])],
         skipped=[time_column] if time_column else [],
+        ignore=ignore,
     )
-    X = feature_matrix(frame, features, source)
     r = payoff_column(frame, payoff, source)[1]
     time = None if time_column is None else time_values(frame[time_column])
     rows, method = _split_rows(frame, split_column, time_column, time, source)
+    with warnings.catch_warnings(record=True) as unseen:  # levels only in valid or test
+        warnings.simplefilter("always", UserWarning)
+        X, levels = feature_matrix(frame, features, source, fit_rows=rows["train"])
     splits = {
-        s: Rows(X[idx], r[idx], None, None if time is None else time[idx], tuple(features))
+        s: Rows(
+            X[idx],
+            r[idx],
+            None,
+            None if time is None else time[idx],
+            tuple(features),
+            categories=levels,
+        )
         for s, idx in rows.items()
         if idx.size
     }
@@ -357,16 +428,19 @@ def load_table(
         "split_method": method,
         "n_rows": {s: len(part) for s, part in splits.items()},
         "features": features,
-        "ignored_columns": ignored,
+        "categorical_features": [features[j] for j, _ in levels],
+        "ignored_columns": list(ignored),
+        "ignored_why": ignored,
         "suspected_leaks": sorted(leaks),
     }
-    warnings = [
+    notes = [
         f"feature {name!r} has rank correlation {rho:+.2f} with log p on the training "
         "rows; if it is only known after the decision (an outcome, a payoff) it leaks the "
-        "answer: leave it out with --features"
+        "answer: leave it out with --ignore"
         for name, rho in leaks.items()
     ]
-    return Table(splits, features, info, warnings)
+    notes += [f"{w.message} (levels are learned on the train split)" for w in unseen]
+    return Table(splits, features, info, notes)
 
 
 def synthetic_table(n_samples: int, seed: int) -> Table:
@@ -391,7 +465,9 @@ def synthetic_table(n_samples: int, seed: int) -> Table:
         "split_method": "40/20/40 in simulation order (rows are independent)",
         "n_rows": {s: len(part) for s, part in splits.items()},
         "features": features,
+        "categorical_features": [],
         "ignored_columns": [],
+        "ignored_why": {},
         "suspected_leaks": [],
     }
     return Table(splits, features, info, [])

@@ -223,9 +223,12 @@ class XGBoostBackend:
     def train(self, spec: TrainSpec, rows: Rows, base: Any, evals: list[tuple[Rows, Any]]) -> Any:
         import xgboost as xgb
 
-        dtrain = xgb.DMatrix(rows.X, label=rows.log_p, weight=rows.weight, base_margin=base)
+        coded = self.categorical(rows)
+        dtrain = xgb.DMatrix(
+            rows.X, label=rows.log_p, weight=rows.weight, base_margin=base, **coded
+        )
         dvals = [
-            (xgb.DMatrix(ev.X, label=ev.log_p, base_margin=b), f"valid_{i}")
+            (xgb.DMatrix(ev.X, label=ev.log_p, base_margin=b, **coded), f"valid_{i}")
             for i, (ev, b) in enumerate(evals)
         ]
         policy = make_metric(
@@ -250,6 +253,17 @@ class XGBoostBackend:
         )
         return self._trained(booster, stopping, evals_result)
 
+    @staticmethod
+    def categorical(rows: Rows | DaskRows) -> dict[str, Any]:
+        """The DMatrix options that make the coded columns categorical (type ``"c"``), so
+        trees split on sets of levels. The model file keeps the types; predicting on the
+        float codes needs nothing more."""
+        if not rows.categories:
+            return {}
+        cats = {j for j, _ in rows.categories}
+        types = ["c" if j in cats else "q" for j in range(rows.X.shape[1])]
+        return {"feature_types": types, "enable_categorical": True}
+
     def train_dask(
         self, client: Any, spec: TrainSpec, rows: DaskRows, evals: list[DaskRows]
     ) -> Any:
@@ -260,9 +274,10 @@ class XGBoostBackend:
         from xgboost import dask as dxgb
         from xgboost.callback import EarlyStopping
 
-        dtrain = dxgb.DaskDMatrix(client, rows.X, label=rows.log_p, weight=rows.weight)
+        coded = self.categorical(rows)
+        dtrain = dxgb.DaskDMatrix(client, rows.X, label=rows.log_p, weight=rows.weight, **coded)
         dvals = [
-            (dxgb.DaskDMatrix(client, ev.X, label=ev.log_p), f"valid_{i}")
+            (dxgb.DaskDMatrix(client, ev.X, label=ev.log_p, **coded), f"valid_{i}")
             for i, ev in enumerate(evals)
         ]
         policy = self.dask_metric(spec.threshold, spec.loss.stake)

@@ -21,6 +21,8 @@ from boostobj.report import PLOTS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FEATURES = [f"x{j}" for j in range(7)] + ["log_odds"]
+#: What a run on market_frame() learns from: the numbers and the text column, as a category.
+TUNED = [*FEATURES, "team"]
 #: Small and fast: few boosting rounds.
 FAST = ["--n-estimators", "40"]
 REPORT_KEYS = {
@@ -135,9 +137,10 @@ def test_tune_writes_every_promised_file(tuned_run: tuple[str, Path]) -> None:
     assert 0.0 <= report["threshold"] <= 1.0
     assert report["plots"] == list(PLOTS)
     data = report["data"]
-    # Payoff, time, its log and the text column are never features.
-    assert data["features"] == FEATURES
-    assert data["ignored_columns"] == ["team"]
+    # Payoff, time and its log are never features; the text column is a categorical one.
+    assert data["features"] == TUNED
+    assert data["categorical_features"] == ["team"]
+    assert data["ignored_columns"] == []
     assert data["time_column"] == "date"
     assert "chronological" in data["split_method"]
     assert sum(data["n_rows"].values()) == 1500
@@ -156,7 +159,7 @@ def test_tune_writes_every_promised_file(tuned_run: tuple[str, Path]) -> None:
     assert verdict["margin"] == pytest.approx(report["test"]["log_wealth"]["model"] - best)
 
     sidecar = json.loads((out / "model" / "boostobj.json").read_text())
-    assert list(load_model(out / "model").feature_names_in_) == FEATURES
+    assert list(load_model(out / "model").feature_names_in_) == TUNED
     assert sidecar["threshold"] == report["threshold"] == 0.5  # the loss's Bayes cut
     assert sidecar["policy"]["policy"] == report["recommendation"]["policy"]
 
@@ -173,7 +176,7 @@ def test_report_numbers_match_the_saved_model(tuned_run: tuple[str, Path], marke
     model = load_model(out / "model")
     frame = market_frame()
     test_rows = frame.sort_values("date", kind="stable").iloc[-report["data"]["n_rows"]["test"] :]
-    take = model.predict(test_rows[FEATURES].to_numpy())
+    take = model.predict(test_rows[TUNED])  # the frame: the model codes the text column
     lw = log_wealth(log_payoff(test_rows["p"].to_numpy()), take)
     assert lw == pytest.approx(report["test"]["log_wealth"]["model"])
     assert int(take.sum()) == report["test"]["n_taken"]
@@ -189,8 +192,10 @@ def test_a_leaking_column_is_flagged_in_the_verdict(
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "boostobj: warning: feature 'won'" in err
-    # Text columns are left out, and said so (no --time-column: the dates are text here).
-    assert "boostobj: ignoring column(s) 'date', 'team': text, not numbers" in err
+    # Dates are left out and text is a category, and said so (no --time-column: the dates
+    # are text here).
+    assert "boostobj: leaving out column(s) 'date' (dates; name it with --time-column" in err
+    assert "boostobj: categorical feature(s) 'team'" in err
     report = read_report(tmp_path / "run")
     assert report["data"]["suspected_leaks"] == ["won"]
     assert "'won' looks like a leak" in report["verdict"]["sentence"]
@@ -266,9 +271,9 @@ def test_cross_fit_saves_an_ensemble_that_predict_applies(
     assert "the mean of 6 models, 3 for each of the 2 best trials" in text
     model = load_model(out / "model")
     assert isinstance(model, CrossFitEnsemble) and len(model.members_) == 6
-    assert list(model.feature_names_in_) == FEATURES
+    assert list(model.feature_names_in_) == TUNED  # the dates are left out, team is a category
     target = tmp_path / "predictions.csv"
-    features = pd.read_csv(market_csv)[FEATURES].to_numpy()
+    features = pd.read_csv(market_csv)[TUNED]
     assert main(["predict", str(out), str(market_csv), "--out", str(target), "--use-model"]) == 0
     np.testing.assert_array_equal(pd.read_csv(target)["take"], model.predict(features))
     policy = load_policy(out)  # by default, predict applies the guard's policy
@@ -313,11 +318,11 @@ def test_predict_round_trip(
     assert len(pred) == len(frame)
     model = load_model(out / "model")
     policy = load_policy(out / "model")
-    take = policy.predict(frame[FEATURES].to_numpy())  # the guard's policy, not the model's
+    take = policy.predict(frame[TUNED])  # the guard's policy, not the model's
     np.testing.assert_array_equal(pred["take"].to_numpy(), take)
     assert policy.explain() in printed
     np.testing.assert_allclose(
-        pred["probability"], model.predict_proba(frame[FEATURES].to_numpy())[:, 1], rtol=1e-12
+        pred["probability"], model.predict_proba(frame[TUNED])[:, 1], rtol=1e-12
     )
     lw = log_wealth(log_payoff(frame["p"].to_numpy()), take)
     assert f"log-wealth {lw:.4f}" in printed
@@ -331,7 +336,7 @@ def test_predict_round_trip(
     capsys.readouterr()
     argv = ["predict", str(out), str(market_csv), "--out", str(target), "--force", "--use-model"]
     assert main(argv) == 0
-    own = model.predict(frame[FEATURES].to_numpy())
+    own = model.predict(frame[TUNED])
     np.testing.assert_array_equal(pd.read_csv(target)["take"].to_numpy(), own)
     warned = capsys.readouterr().err
     assert ("guard found no edge" in warned) == (policy.policy != "model")
@@ -351,7 +356,7 @@ def _write(frame: pd.DataFrame, path: Path) -> str:
         ("empty_file", ["empty"]),
         ("header_only", ["no rows"]),
         ("missing_payoff", ["no column 'gain'"]),
-        ("text_feature", ["'team'", "not numeric"]),
+        ("date_feature", ["'date'", "holds dates", "--time-column"]),
         ("payoff_as_feature", ["'p'", "--features"]),
         ("zero_payoff", ["payoff column 'p'", "non-positive", "index 7"]),
         ("nan_payoff", ["payoff column 'p'", "NaN", "index 3"]),
@@ -387,7 +392,7 @@ def test_bad_tune_input_is_one_line_and_exit_2(
         frame["split"] = ["train"] * 40 + ["holdout"] * 20
     extra = {
         "missing_payoff": ["--payoff", "gain"],
-        "text_feature": ["--features", "x0", "team"],
+        "date_feature": ["--features", "x0", "date"],
         "payoff_as_feature": ["--features", "x0", "p"],
         "missing_time": ["--time-column", "when"],
         "bad_dates": ["--time-column", "team"],
@@ -503,7 +508,7 @@ def test_payoff_win_and_loss_name_the_known_payoffs(
     named = ["--payoff-win", "odds_win", "--payoff-loss", "odds_loss"]
     assert main([*argv, "--out", str(out), *named]) == 0
     model = load_model(out / "model")
-    X = frame[list(model.feature_names_in_)].to_numpy()
+    X = frame[list(model.feature_names_in_)]  # with team, a category the model codes
     assert [model.feature_names_in_[i] for i in model.payoff_columns] == ["odds_win", "odds_loss"]
     assert not model.predict(X)[frame.index % 50 == 0].any()  # p_win <= 1: a certain skip
     capsys.readouterr()
@@ -577,7 +582,7 @@ def test_every_failure_is_one_line_exit_2_and_leaves_no_blocker(
         argv = ["tune", str(data), "--out", str(run)]
     if not data.exists() and case != "truncated_gzip":
         if case.startswith("lightgbm"):
-            frame[FEATURES] = 1.0
+            frame[FEATURES], frame["team"] = 1.0, "home"
             if case == "lightgbm_unsplittable_feature":
                 frame.loc[3, "x1"] = 2.0  # varies on one row: LightGBM keeps no feature
             argv = [*tune, "--booster", "lightgbm", "--storage", str(tmp_path / "s.log")]

@@ -368,3 +368,35 @@ def test_fit_names_the_booster_and_checks_the_estimator_first(client, data, no_t
         bd.fit(client, Xd, p, booster="xgboost", n_estimators=0)
     with pytest.raises(NotImplementedError, match="payoff_columns"):
         bd.fit_xgboost(client, Xd, p, loss="outcome", payoff_columns=(0, 1))
+
+
+@pytest.mark.parametrize("fit", [bd.fit_xgboost, bd.fit_lightgbm], ids=["xgboost", "lightgbm"])
+@pytest.mark.parametrize("kind", ["str", "category"])
+def test_categorical_columns_train_as_on_one_machine(client, fit, kind):
+    """Text and category columns of a dask DataFrame: the same levels and codes as one
+    machine's estimator learns, so the saved-and-loaded model predicts pandas frames."""
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    rng = np.random.default_rng(3)
+    league = rng.choice(list("abcdef"), N)
+    r = np.where(np.isin(league, ["b", "d"]), 0.05, -0.05) + 0.1 * rng.normal(size=N)
+    df = pd.DataFrame({"x": rng.normal(size=N), "league": league}).astype({"league": kind})
+    X_dd = dd.from_pandas(df, npartitions=4)
+    p_dd = dd.from_pandas(pd.Series(np.exp(r)), npartitions=4)
+    est = fit(client, X_dd, p_dd, n_estimators=20, eval_set=[(X_dd, p_dd)])
+    assert est.categories_ == ((1, tuple("abcdef")),)
+    take = est.predict(df)
+    assert np.mean(take == np.isin(league, ["b", "d"])) > 0.98
+    np.testing.assert_array_equal(
+        bd.decision_function(est, X_dd).compute(), est.decision_function(df)
+    )
+
+
+def test_a_numeric_looking_text_column_is_refused_under_dask(client, data):
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    X, p, *_ = data
+    df = pd.DataFrame({"x": X[:, 0].astype(str)})
+    df.loc[7, "x"] = "n/a"
+    with pytest.raises(ValueError, match=r"'x' holds numbers but 1 of its 4000 .* e.g. 'n/a'"):
+        bd.fit_xgboost(client, dd.from_pandas(df, npartitions=2), p, n_estimators=2)

@@ -52,11 +52,15 @@ def test_load_table_gives_rows_with_names_and_times(tmp_path: Path) -> None:
     frame["note"] = "text"
     frame.to_csv(tmp_path / "t.csv", index=False)
     table = load_table(tmp_path / "t.csv", time_column="date")
-    assert table.features == FEATURES and table.info["ignored_columns"] == ["note"]
+    # A text column is a categorical feature (one level here: useless, but harmless).
+    assert table.features == [*FEATURES, "note"] and table.info["ignored_columns"] == []
+    assert table.info["categorical_features"] == ["note"]
     rows = table.splits
     assert sum(len(r) for r in rows.values()) == 600
     for part in rows.values():
-        assert part.feature_names == tuple(FEATURES)
+        assert part.feature_names == (*FEATURES, "note")
+        assert part.categories == ((len(FEATURES), ("text",)),)
+        np.testing.assert_array_equal(part.X[:, -1], 0.0)  # the one level's code
         assert np.all(np.diff(part.groups.astype("int64")) >= 0)  # time order within a split
     assert rows["train"].groups.max() < rows["valid"].groups.min()
     np.testing.assert_allclose(np.sort(np.concatenate([r.log_p for r in rows.values()])),
@@ -111,11 +115,12 @@ def test_numeric_looking_means_90_percent_of_the_filled_cells(tmp_path: Path) ->
     frame.to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(ValueError, match=r"'code' holds numbers but 28 of its 290"):
         load_table(tmp_path / "t.csv")
-    cells[:40] = "text"  # 260 of 300 (86.7%) numbers: a text column, ignored and listed
+    cells[:40] = "text"  # 260 of 300 (86.7%) numbers: a text column, a category
     frame["code"] = cells
     frame.to_csv(tmp_path / "t.csv", index=False)
     table = load_table(tmp_path / "t.csv")
-    assert table.features == FEATURES and table.info["ignored_columns"] == ["code"]
+    assert table.features == [*FEATURES, "code"] and table.info["ignored_columns"] == []
+    assert table.info["categorical_features"] == ["code"]
 
 
 def test_unreadable_and_featureless_tables_are_clear_errors(tmp_path: Path) -> None:

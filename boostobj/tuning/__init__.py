@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -175,15 +175,28 @@ class TuneResult:
 
 
 # -- inputs -------------------------------------------------------------------------------------
-def _rows(X: Any, p: ArrayLike | None, name: str) -> Rows:
-    """``X`` and ``p`` checked into :class:`Rows` (``X`` may already be one, with ``p=None``)."""
+def _rows(X: Any, p: ArrayLike | None, name: str, train: Rows | None = None) -> Rows:
+    """``X`` and ``p`` checked into :class:`Rows` (``X`` may already be one, with ``p=None``);
+    categorical columns coded by the levels of ``train`` when given (valid and test rows)."""
     if isinstance(X, Rows):
         if p is not None:
             raise ValueError(f"X_{name} is a Rows value, which holds log p: give p_{name}=None")
         return X
     if p is None:
         raise ValueError(f"p_{name} is missing: give the payoff multipliers of X_{name}")
-    return Rows.from_payoff(X, p, x_name=f"X_{name}", p_name=f"p_{name}")
+    levels = None if train is None else train.categories
+    return Rows.from_payoff(X, p, x_name=f"X_{name}", p_name=f"p_{name}", categories=levels)
+
+
+def _inputs(
+    X_train: Any, p_train: Any, X_valid: Any, p_valid: Any, X_test: Any, p_test: Any
+) -> tuple[Rows, Rows, Rows | None]:
+    """``(train, valid, test or None)`` rows, valid and test coded by train's levels."""
+    if (X_test is None) != (p_test is None) and not isinstance(X_test, Rows):
+        raise ValueError("give both X_test and p_test, or neither")
+    train = _rows(X_train, p_train, "train")
+    test = None if X_test is None else _rows(X_test, p_test, "test", train)
+    return train, _rows(X_valid, p_valid, "valid", train), test
 
 
 def _guard_cut(n: int, fraction: float, groups: Any) -> int:
@@ -221,9 +234,7 @@ def _split(
     if groups is not None:
         g = np.asarray(groups)
         check_same_length(X_valid=valid.X, valid_groups=g)
-        valid = Rows(
-            valid.X, valid.log_p, valid.weight, g, valid.feature_names, valid.expected_log_payoff
-        )
+        valid = replace(valid, groups=g)
     if guard_fraction == 0:
         return _Split(train, valid, valid, None, test)
     cut = _guard_cut(len(valid), guard_fraction, valid.groups)
@@ -478,16 +489,8 @@ def tune(
     )
     backend = get_backend(booster)
     check_n_trials(n_trials)
-    if (X_test is None) != (p_test is None) and not isinstance(X_test, Rows):
-        raise ValueError("give both X_test and p_test, or neither")
-    test = None if X_test is None else _rows(X_test, p_test, "test")
-    split = _split(
-        _rows(X_train, p_train, "train"),
-        _rows(X_valid, p_valid, "valid"),
-        test,
-        valid_groups,
-        guard_fraction,
-    )
+    train, valid, test = _inputs(X_train, p_train, X_valid, p_valid, X_test, p_test)
+    split = _split(train, valid, test, valid_groups, guard_fraction)
     validation.check(len(split.train) + len(split.valid))
     make, fixed = _estimator_factory(booster, params, seed)
     fixed_threshold = _check_select(select_on, threshold, fixed)
