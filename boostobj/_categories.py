@@ -60,15 +60,20 @@ def is_categorical(column: pd.Series) -> bool:
 def bad_cells(column: pd.Series, what: str) -> ValueError | None:
     """The error for a numeric-looking text column (see the module docstring), else ``None``.
 
-    Non-empty cells: not missing and not blank. A column with none is not numeric-looking.
+    Non-empty cells: not missing and not blank. A column with none is not numeric-looking,
+    nor is one whose every cell is a number: text of digits only (codes such as ``"007"``,
+    kept as text on purpose, since a CSV reader would have made numbers of them) is a
+    category. Nor is a pandas ``category`` column: its dtype says what it is.
     """
     import pandas as pd
 
+    if isinstance(column.dtype, pd.CategoricalDtype):  # declared a category: taken at its word
+        return None
     text = column.astype("string").str.strip()
     filled = (text.notna() & (text != "")).to_numpy(dtype=bool)
     parsed = pd.to_numeric(text.where(filled), errors="coerce").notna().to_numpy(dtype=bool)
     n_filled, n_parsed = int(filled.sum()), int(parsed.sum())
-    if n_filled == 0 or n_parsed < NUMERIC_LOOKING * n_filled:
+    if n_filled == 0 or n_parsed < NUMERIC_LOOKING * n_filled or n_parsed == n_filled:
         return None
     bad = np.flatnonzero(filled & ~parsed)
     return ValueError(

@@ -250,7 +250,7 @@ def _refuse_numeric_looking(column: Any, counts: Any) -> None:
     parsed = pd.to_numeric(text, errors="coerce").notna().to_numpy() & filled
     n = counts.to_numpy()
     n_filled, n_parsed = int(n[filled].sum()), int(n[parsed].sum())
-    if n_filled and n_parsed >= NUMERIC_LOOKING * n_filled:
+    if n_filled and NUMERIC_LOOKING * n_filled <= n_parsed < n_filled:
         first = text[filled & ~parsed].iloc[0]
         raise ValueError(
             f"X column {column!r} holds numbers but {n_filled - n_parsed} of its {n_filled} "

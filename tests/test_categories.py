@@ -190,3 +190,11 @@ def test_cli_ignore_leaves_a_column_out(tmp_path: Path, capsys: pytest.CaptureFi
     assert report["data"]["categorical_features"] == []
     assert _tune(path, tmp_path / "run2", "--ignore", "nope") == 2
     assert "--ignore names 'nope', not a column" in capsys.readouterr().err
+
+
+def test_text_of_digits_only_is_a_category(market):
+    """Codes kept as text on purpose ("007", "12"): every cell a number, no typo to fix."""
+    (X, p), _ = market
+    codes = X.assign(league=X["league"].map({c: f"{i:03d}" for i, c in enumerate(LEAGUES)}))
+    est = small(XGBWealthClassifier).fit(codes.astype({"league": "string"}), p)
+    assert est.categories_ == ((1, tuple(f"{i:03d}" for i in range(6))),)

@@ -33,3 +33,16 @@ def test_tuning_examples(name, capsys):
     assert summary["n_trials"] >= 1 and summary["bayes"] > 0
     assert summary["recommendation"]["policy"] in {"model", "take_all", "take_none"}
     assert "recommendation:" in capsys.readouterr().out
+
+
+def test_credit_approval_example_uses_the_text_columns(capsys):
+    pytest.importorskip("empulse", reason="the table ships in empulse: pip install '.[bench]'")
+    summary = load("credit_approval").main(["--small"])
+    out = capsys.readouterr().out
+    assert "7 categorical: shop_rank" in out
+    for name in ("payoffs known", "default tune()"):
+        run = summary[name]
+        assert run["categories"] == 7  # every text column reached the model as a category
+        assert run["policy"] in {"model", "take_all", "take_none"}
+        if run["policy"] == "take_all":  # the deployed policy is the one the guard chose
+            assert run["log_wealth"] == pytest.approx(summary["take_all"])
