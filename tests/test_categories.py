@@ -127,7 +127,8 @@ def test_tune_codes_valid_and_test_by_the_training_levels(market):
 
 
 def test_polars_frames_are_read_like_pandas(market):
-    pl = pytest.importorskip("polars")
+    import polars as pl  # in the test extra: a real polars frame, never skipped
+
     (X, p), (Xt, _) = market
     est = small(XGBWealthClassifier).fit(X, p)
     frame = pl.DataFrame({"x": Xt["x"].to_numpy(), "league": Xt["league"].tolist()})
@@ -135,6 +136,9 @@ def test_polars_frames_are_read_like_pandas(market):
     np.testing.assert_array_equal(est.predict(frame), est.predict(Xt))
     fitted = small(XGBWealthClassifier).fit(frame, np.ones(len(frame)) * 1.01 + (Xt["x"] > 0))
     assert fitted.categories_ == ((1, tuple(LEAGUES)),)
+    assert list(fitted.feature_names_in_) == ["x", "league"]
+    with pytest.raises(ValueError, match="same order"):
+        fitted.predict(frame.select(["league", "x"]))
 
 
 # -- the command line -------------------------------------------------------------------------
