@@ -22,6 +22,11 @@ policies:
    number to fix it).
 4. Recommend the model iff the lower bounds of both intervals are above 0; otherwise the
    trivial policy that is better on the whole validation set, and say why.
+5. But never on fewer than :data:`MIN_UNITS` independent units (groups where there are
+   groups, else rows): a percentile bootstrap of a sum over a few dozen units covers less
+   than it says, and a chance edge then passes (it let a losing model through on 46
+   held-out football matches). Too few units is a trivial policy with a reason that says
+   how many there were.
 
 With cross-fitting alone, early stopping and hyperparameters were still chosen on these rows,
 so the test leans towards the model: after 30 tuning trials it let a losing model through on
@@ -44,6 +49,7 @@ from .metrics import best_threshold
 from .stats import BlockLength, BootstrapResult, bootstrap_log_wealth
 
 __all__ = [
+    "MIN_UNITS",
     "Evaluation",
     "Recommendation",
     "best_trivial",
@@ -52,6 +58,10 @@ __all__ = [
     "recommend_policy",
     "split_point",
 ]
+
+
+#: The fewest independent units (groups, else rows) the guard judges a model on.
+MIN_UNITS = 100
 
 
 @dataclass(frozen=True)
@@ -218,7 +228,8 @@ def judge_policy(
     block_length: BlockLength | None = None,
 ) -> Recommendation:
     """The guard's verdict on fixed decisions ``take`` (chosen without these rows' payoffs):
-    the model iff the paired bootstrap intervals of the model minus take-all and minus
+    the model iff there are at least :data:`MIN_UNITS` independent units (groups, else
+    rows) and the paired bootstrap intervals of the model minus take-all and minus
     take-none both lie above 0. This is the one place that decides whether a model beats
     doing nothing.
 
@@ -249,7 +260,17 @@ def judge_policy(
         trivial = best_trivial(r)
     elif trivial not in ("take_all", "take_none"):
         raise ValueError(f"trivial must be 'take_all' or 'take_none', got {trivial!r}")
-    if vs_all.above_zero() and vs_none.above_zero():
+    units = r.size if block is None else np.unique(np.asarray(block)).size
+    if units < MIN_UNITS:
+        kind = "rows" if block is None else "groups"
+        policy = trivial
+        reason = (
+            f"too few to judge: {rows}, {units} {kind} are fewer than the {MIN_UNITS} the "
+            f"guard needs to tell an edge from luck (the model minus take-all is "
+            f"{vs_all.estimate:.4g}, minus take-none {vs_none.estimate:.4g}), so the safer "
+            f"{trivial.replace('_', '-')} is recommended; give more validation rows"
+        )
+    elif vs_all.above_zero() and vs_none.above_zero():
         policy = "model"
         reason = (
             f"{rows}, the model beats take-all by "

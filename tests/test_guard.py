@@ -112,3 +112,26 @@ def test_negative_autocorrelation_never_narrows_the_guards_interval():
     assert blocked.low > iid.vs_take_all.low  # the blocks alone would be bolder
     guard = judge_policy(take, r, block=dates, n_boot=1000)
     assert guard.vs_take_all.low == iid.vs_take_all.low
+
+
+def test_too_few_units_is_never_judged_an_edge():
+    """A planted edge the bootstrap finds on 99 matches is still not enough: below
+    MIN_UNITS independent units (groups, else rows) the guard falls back and says why."""
+    from boostobj.guard import MIN_UNITS
+
+    rng = np.random.default_rng(4)
+    matches = np.repeat(np.arange(MIN_UNITS - 1), 5)  # 5 correlated rows per match
+    take = rng.random(matches.size) < 0.5
+    r = np.where(take, 0.2, -0.2) + rng.normal(0, 0.05, matches.size)  # a clear edge
+    by_rows = judge_policy(take, r, n_boot=500)  # 495 rows, judged as rows: enough
+    assert by_rows.policy == "model"
+    rec = judge_policy(take, r, block=matches, n_boot=500)
+    assert rec.policy == ("take_all" if r.sum() > 0 else "take_none")
+    assert rec.vs_take_all.low > 0 and rec.vs_take_none.low > 0  # the intervals said model
+    assert f"{MIN_UNITS - 1} groups are fewer than the {MIN_UNITS}" in rec.reason
+    more = np.repeat(np.arange(MIN_UNITS), 5)[: matches.size + 5]
+    take2 = np.append(take, [True] * 5)
+    r2 = np.append(r, [0.2] * 5)
+    assert judge_policy(take2, r2, block=more, n_boot=500).policy == "model"
+    with pytest.raises(ValueError, match="empty"):
+        judge_policy(np.zeros(0, bool), np.zeros(0))
