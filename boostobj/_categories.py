@@ -126,14 +126,17 @@ def encode(X: Any, levels: Levels | None = None, name: str = "X") -> tuple[Any, 
     """``(X with its categorical columns coded, the levels)``; see the module docstring.
 
     ``levels=None`` learns them (fit); given, they code ``X`` as at fit (eval sets,
-    predict). Anything but a frame comes back as it is; so does a frame when ``levels``
-    is ``()`` (a model without categorical features), for the numeric check to judge.
+    predict). Anything but a frame comes back as it is; so does a frame of numbers when
+    ``levels`` is ``()`` (a model without categorical features), which refuses text.
     """
     frame = _as_pandas(X)
     if frame is None:
         return X, levels or ()
+    fitting = levels is None
     if levels == ():
-        text = [str(c) for c in frame.columns if is_categorical(frame[c])]
+        text = [
+            str(frame.columns[j]) for j in range(frame.shape[1]) if is_categorical(frame.iloc[:, j])
+        ]
         if text:
             raise ValueError(
                 f"{name} column {', '.join(map(repr, text))} is not numeric, and the model "
@@ -161,8 +164,6 @@ def encode(X: Any, levels: Levels | None = None, name: str = "X") -> tuple[Any, 
         try:
             out[:, j] = column.to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError):
-            raise ValueError(
-                f"{name} column {column.name!r} ({column.dtype}) is not numeric, but it was "
-                "numeric at fit"
-            ) from None
+            was = "neither numbers nor text" if fitting else "not numeric, but was at fit"
+            raise ValueError(f"{name} column {column.name!r} ({column.dtype}) is {was}") from None
     return out, levels
