@@ -132,3 +132,16 @@ def test_credit_quick(tmp_path):
         assert methods[one["best_peer"]]["log_wealth"] == best
         assert methods[one["best_peer"]]["vs_best_peer"]["estimate"] == 0.0
     assert "| boostobj_payoffs/xgboost |" in (tmp_path / "credit_quick.md").read_text()
+
+
+def test_regression_surrogate_quick(tmp_path):
+    run("regression_surrogate.py", "--quick", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "regression_surrogate_quick.json").read_text())
+    assert results["derivatives"]["grad_rel_err"] < 1e-6
+    assert {(r["market"], r["booster"]) for r in results["runs"]} == {
+        (m, b) for m in ("betting", "lending") for b in ("xgboost", "lightgbm")
+    }
+    for run_ in results["runs"]:
+        for method in ("logistic", "regression"):
+            assert run_[method]["policy"] in {"model", "take_all", "take_none"}
+    assert "| betting | 20 | xgboost |" in (tmp_path / "regression_surrogate_quick.md").read_text()
