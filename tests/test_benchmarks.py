@@ -75,6 +75,17 @@ def test_speed_full(tmp_path):
     run("speed.py", "--out", str(tmp_path), timeout=3600)
 
 
+@pytest.mark.slow
+def test_credit_full(tmp_path):
+    pytest.importorskip("empulse", reason="the loan tables ship in empulse: pip install '.[bench]'")
+    run("credit.py", "--out", str(tmp_path), timeout=3600)
+
+
+@pytest.mark.slow
+def test_regression_surrogate_full(tmp_path):
+    run("regression_surrogate.py", "--out", str(tmp_path), timeout=3600)
+
+
 def test_defaults_quick(tmp_path):
     run("defaults.py", "--quick", "--out", str(tmp_path), timeout=300)
     results = json.loads((tmp_path / "defaults_quick.json").read_text())
