@@ -31,7 +31,15 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["NUMERIC_LOOKING", "Levels", "bad_cells", "encode", "is_categorical", "is_numeric"]
+__all__ = [
+    "NUMERIC_LOOKING",
+    "Levels",
+    "as_text",
+    "bad_cells",
+    "encode",
+    "is_categorical",
+    "is_numeric",
+]
 
 Levels = tuple[tuple[int, tuple[str, ...]], ...]
 """``((column index, its levels), ...)`` for the categorical columns; ``()`` for none."""
@@ -95,19 +103,35 @@ def _as_pandas(X: Any) -> pd.DataFrame | None:
     return None
 
 
+def as_text(column: pd.Series) -> pd.Series:
+    """``column``'s cells as text (pandas ``string``, missing as ``<NA>``), as levels are
+    named. Numbers that are all whole read as integers (``"3"``, not ``"3.0"``), so a code
+    column reads the same from a file with missing cells (floats) as from one without."""
+    import pandas as pd
+    from pandas.api.types import is_bool_dtype
+
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype(column.dtype.categories.dtype)
+    if is_numeric(column) and not is_bool_dtype(column):
+        values = column.astype("Float64")
+        if bool(((values.dropna() % 1) == 0).all()):
+            column = values.astype("Int64")
+    return column.astype("string")
+
+
 def _levels_of(column: pd.Series) -> tuple[str, ...]:
     import pandas as pd
 
     if isinstance(column.dtype, pd.CategoricalDtype):
-        return tuple(str(c) for c in column.dtype.categories)
-    return tuple(sorted(set(column.dropna().astype(str))))
+        return tuple(as_text(pd.Series(column.dtype.categories)))
+    return tuple(sorted(set(as_text(column).dropna())))
 
 
 def _codes(column: pd.Series, levels: tuple[str, ...], what: str) -> NDArray[np.float64]:
     """``column``'s codes by ``levels``: NaN where missing or unseen (warned, with a count)."""
     import pandas as pd
 
-    text = column.astype("string").to_numpy(dtype=object, na_value=None)
+    text = as_text(column).to_numpy(dtype=object, na_value=None)
     codes = pd.Index(levels, dtype=object).get_indexer(text).astype(np.float64)
     unseen = (text != None) & (codes < 0)  # noqa: E711  # elementwise, on an object array
     if unseen.any():

@@ -198,6 +198,7 @@ def _check_tune_args(args: argparse.Namespace) -> None:
             ("--split-column", args.split_column),
             ("--features", args.features),
             ("--ignore", args.ignore),
+            ("--categorical", args.categorical),
             ("--payoff-known", args.payoff_known),
         )
         if value
@@ -220,6 +221,7 @@ def _load(args: argparse.Namespace) -> Table:
         split_column=args.split_column,
         features=args.features,
         ignore=args.ignore,
+        categorical=args.categorical,
     )
 
 
@@ -485,6 +487,13 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="COL",
         help="leave these columns out of the default features (an id, a note, a leak)",
+    )
+    group.add_argument(
+        "--categorical",
+        nargs="+",
+        metavar="COL",
+        help="read these columns as categories whatever they hold (integer codes, or text "
+        "such as 1, 2, 3, >4 that would be refused as numbers with typos)",
     )
     group.add_argument(
         "--n-samples",

@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._categories import NUMERIC_LOOKING, Levels, bad_cells, encode, is_categorical, is_numeric
+from ._categories import (
+    NUMERIC_LOOKING,
+    Levels,
+    as_text,
+    bad_cells,
+    encode,
+    is_categorical,
+    is_numeric,
+)
 from ._validation import Rows, check_features, log_payoff
 
 if TYPE_CHECKING:
@@ -134,8 +142,11 @@ def feature_matrix(
     """
     require_columns(frame, features, source)
     part = frame[features]
-    for c in features:
-        if not is_numeric(part[c]) and (error := bad_cells(part[c], "feature column")):
+    known = set() if levels is None else {features[j] for j, _ in levels}
+    for c in features:  # a column the model codes as categories is judged by its levels
+        if c in known or is_numeric(part[c]):
+            continue
+        if (error := bad_cells(part[c], "feature column")) is not None:
             raise error
     bad = [
         f"{c!r} ({part[c].dtype})"
@@ -147,9 +158,9 @@ def feature_matrix(
             f"feature column {', '.join(bad)} is neither numbers nor text; encode it as "
             "numbers or leave it out"
         )
-    if levels is None:
+    if levels is None:  # learned on the fit rows: a level only in other rows is unseen
         fitted = part if fit_rows is None else part.iloc[fit_rows]
-        levels = encode(fitted, None, "feature")[1]
+        levels = encode(fitted.apply(_used_levels_only), None, "feature")[1]
     coded = {features[j] for j, _ in levels}
     text = [c for c in features if not is_numeric(part[c]) and c not in coded]
     if text:
@@ -162,6 +173,31 @@ def feature_matrix(
     else:
         X = part.to_numpy(dtype=np.float64, na_value=np.nan)
     return check_features(X, name=f"features of {source}"), levels
+
+
+def _used_levels_only(column: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.remove_unused_categories()
+    return column
+
+
+def declare_categorical(
+    frame: pd.DataFrame, columns: list[str], source: str | Path, reserved: list[str | None]
+) -> pd.DataFrame:
+    """``frame`` with ``columns`` (``--categorical``) as pandas ``category`` columns of their
+    cells as text (:func:`boostobj._categories.as_text`)."""
+    if not columns:
+        return frame
+    require_columns(frame, columns, source)
+    bad = [c for c in columns if c in reserved or c in RESERVED_FEATURES]
+    if bad:
+        raise ValueError(
+            f"--categorical names {', '.join(map(repr, bad))}, which holds the payoff or the "
+            "split, not a feature"
+        )
+    return frame.assign(**{c: as_text(frame[c]).astype("category") for c in columns})
 
 
 def _is_dates(column: pd.Series) -> bool:
@@ -378,6 +414,7 @@ def load_table(
     split_column: str | None = None,
     features: list[str] | None = None,
     ignore: list[str] | None = None,
+    categorical: list[str] | None = None,
 ) -> Table:
     """Read ``path`` and split it into checked :class:`Rows` (see the module docstring).
 
@@ -388,12 +425,15 @@ def load_table(
         split_column: a column of train/valid/test (default: a column named ``split``).
         features: the feature columns (default: every number or text column but the others).
         ignore: columns to leave out of the default features.
+        categorical: columns to read as categories whatever they hold: integer codes, or
+            text that would be refused as numeric-looking (``1``-``4`` and ``>4``).
     """
     source = Path(path)
     frame = read_table(source)
     if split_column is None and DEFAULT_SPLIT_COLUMN in frame.columns:
         split_column = DEFAULT_SPLIT_COLUMN
     require_columns(frame, [payoff, *(c for c in (time_column, split_column) if c)], source)
+    frame = declare_categorical(frame, categorical or [], source, reserved=[payoff, split_column])
     features, ignored = choose_features(
         frame,
         features,

@@ -202,3 +202,36 @@ def test_text_of_digits_only_is_a_category(market):
     codes = X.assign(league=X["league"].map({c: f"{i:03d}" for i, c in enumerate(LEAGUES)}))
     est = small(XGBWealthClassifier).fit(codes.astype({"league": "string"}), p)
     assert est.categories_ == ((1, tuple(f"{i:03d}" for i in range(6))),)
+
+
+def test_cli_categorical_declares_codes_and_numeric_looking_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """--categorical: integer codes and '1'-'4', '>4' text (refused without it) as levels;
+    predict reads the codes the same from a file whose column came back as floats."""
+    X, p = league_market(1500, 4)
+    code = X["league"].map({c: i for i, c in enumerate(LEAGUES)})  # integers 0-5
+    rare = np.random.default_rng(4).random(len(X)) < 0.03
+    size = np.where(rare, ">4", code.astype(str))  # 97% digits: numeric-looking
+    frame = pd.DataFrame({"x": X["x"], "code": code, "size": size, "p": p})
+    path = tmp_path / "codes.csv"
+    frame.to_csv(path, index=False)
+    assert _tune(path, tmp_path / "refused") == 2
+    assert "'size' holds numbers but" in capsys.readouterr().err
+    assert _tune(path, tmp_path / "run", "--categorical", "code", "size") == 0
+    err = capsys.readouterr().err
+    assert "boostobj: categorical feature(s) 'code', 'size'" in err
+    model = load_model(tmp_path / "run" / "model")
+    assert dict(model.categories_)[1] == tuple(str(i) for i in range(6))  # codes as levels
+    assert ">4" in dict(model.categories_)[2]
+    floats = frame.assign(code=frame["code"].astype(float))
+    floats.loc[0, "code"] = np.nan  # a missing cell: pandas reads the column as floats
+    floats.to_csv(tmp_path / "new.csv", index=False)
+    new, pred = str(tmp_path / "new.csv"), str(tmp_path / "pred.csv")
+    assert main(["predict", str(tmp_path / "run"), new, "--out", pred, "--use-model"]) == 0
+    assert "not seen at fit" not in capsys.readouterr().err  # 3.0 is the level "3"
+    own = model.predict(frame[["x", "code", "size"]].astype({"code": str}))
+    taken = pd.read_csv(pred)["take"].to_numpy()
+    assert np.mean(taken[1:] == own[1:]) == 1.0
+    assert _tune(path, tmp_path / "bad", "--categorical", "p") == 2
+    assert "--categorical names 'p', which holds the payoff" in capsys.readouterr().err
