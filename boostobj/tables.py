@@ -276,8 +276,12 @@ def choose_features(
         return list(requested), {}
     excluded = reserved + skipped
     candidates = [c for c in frame.columns if c not in excluded]
-    for c in candidates:
-        if not is_numeric(frame[c]) and (error := bad_cells(frame[c], "column")):
+    for c in candidates:  # an ignored column is not judged: --ignore is the way out
+        if (
+            c not in ignore
+            and not is_numeric(frame[c])
+            and (error := bad_cells(frame[c], "column"))
+        ):
             raise error
     reasons = {c: "--ignore" if c in ignore else left_out(frame[c]) for c in candidates}
     features = [c for c in candidates if reasons[c] is None]

@@ -218,6 +218,8 @@ def test_cli_categorical_declares_codes_and_numeric_looking_text(
     frame.to_csv(path, index=False)
     assert _tune(path, tmp_path / "refused") == 2
     assert "'size' holds numbers but" in capsys.readouterr().err
+    assert _tune(path, tmp_path / "ignored", "--ignore", "size") == 0  # the other way out
+    assert "'size' (--ignore)" in capsys.readouterr().err
     assert _tune(path, tmp_path / "run", "--categorical", "code", "size") == 0
     err = capsys.readouterr().err
     assert "boostobj: categorical feature(s) 'code', 'size'" in err
