@@ -112,6 +112,70 @@ def run_one(market: str, seed: int, booster: str, sizes: tuple[int, int, int], n
     return out
 
 
+def known_payoffs(market: str, X: np.ndarray) -> np.ndarray:
+    """``[p_win, p_loss]`` per row, known at decision time (``quality.known_payoffs``'s
+    construction): betting, stake 0.05 at the odds in the last column (log odds), loss 0.95;
+    lending, stake 0.2 at the rate in the last column, loss given default 0.7."""
+    if market == "betting":
+        return np.column_stack([1 + 0.05 * np.expm1(X[:, -1]), np.full(len(X), 0.95)])
+    return np.column_stack([1 + 0.2 * X[:, -1], np.full(len(X), 1 - 0.2 * 0.7)])
+
+
+def run_payoffs(market: str, seed: int, booster: str, sizes: tuple[int, int, int],
+                n_trials: int, n_jobs: int | None) -> dict[str, Any]:  # fmt: skip
+    """The default ``tune()`` told the payoffs: the two columns appended and
+    ``estimator_params={"loss": "outcome", "payoff_columns": ...}``, nothing else."""
+    n_train, n_valid, n_test = sizes
+    X, p, expected = MARKETS[market](n_train + n_valid + n_test, random_state=seed)
+    X = np.column_stack([X, known_payoffs(market, X)])
+    a, b = n_train, n_train + n_valid
+    r = np.log(p[b:])
+    bayes = bayes_log_wealth(r, expected[b:])
+    params: dict[str, Any] = {"loss": "outcome", "payoff_columns": (X.shape[1] - 2, X.shape[1] - 1)}
+    if n_jobs is not None:
+        params["n_jobs"] = n_jobs
+    t0 = time.perf_counter()
+    result = tune(X[:a], p[:a], X[a:b], p[a:b], booster=booster, seed=seed, n_trials=n_trials,
+                  estimator_params=params)  # fmt: skip
+    seconds = time.perf_counter() - t0
+    deployed = log_wealth(r, result.policy.predict(X[b:]))
+    common.log(f"{market} seed {seed} {booster}: payoffs known {deployed / bayes:.1%}")
+    return {"policy": result.policy.policy, "deployed_share": deployed / bayes,
+            "model_share": log_wealth(r, result.model.predict(X[b:])) / bayes,
+            "seconds": seconds}  # fmt: skip
+
+
+def render_payoffs(results: dict[str, Any]) -> str:
+    lines = [
+        "# What a new user gets with the payoffs known: tune()'s defaults and the two columns",
+        "",
+        common.generated_by("defaults.py", results),
+        "",
+        f"Sizes train / valid / test: {' / '.join(map(str, results['sizes']))} rows; "
+        f"{results['n_trials']} trials; `estimator_params={{'loss': 'outcome', "
+        "'payoff_columns': (p_win, p_loss)}`, nothing else chosen. Share of the Bayes "
+        "policy's test log-wealth taken by the deployed policy (the guard's policy in "
+        "brackets).",
+        "",
+        "| market | booster | seed | deployed (guard) | seconds |",
+        "|---|---|---|---|---|",
+    ]
+    for run in results["runs"]:
+        lines.append(
+            f"| {run['market']} | {run['booster']} | {run['seed']} | "
+            f"{run['deployed_share']:.1%} ({run['policy']}) | {run['seconds']:.0f} |"
+        )
+    lines += ["", "| market / booster / seeds | mean deployed |", "|---|---|"]
+    groups: dict[str, list[float]] = {}
+    for run in results["runs"]:
+        group = "chosen_on" if run["seed"] in CHOSEN_ON else "fresh"
+        groups.setdefault(f"{run['market']}/{run['booster']}/{group}", []).append(
+            run["deployed_share"]
+        )
+    lines += [f"| {key} | {np.mean(v):.1%} |" for key, v in groups.items()]
+    return "\n".join(lines) + "\n"
+
+
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean shares per (market, booster, seed group, config)."""
     table: dict[str, Any] = {}
@@ -330,6 +394,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny smoke run")
     ap.add_argument("--real", action="store_true", help="the real tables instead")
+    ap.add_argument(
+        "--payoffs",
+        action="store_true",
+        help="the default told the payoffs (results file defaults_payoffs)",
+    )
     ap.add_argument("--tables", nargs="+", choices=REAL_TABLES, default=list(REAL_TABLES))
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
     ap.add_argument("--markets", nargs="+", choices=list(MARKETS), default=list(MARKETS))
@@ -345,7 +414,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     sizes, n_trials = ((20_000, 10_000, 100_000), 20)
     if args.quick:
         sizes, n_trials, args.seeds = (1_500, 800, 2_000), 2, args.seeds[:1]
-    stem = "defaults_quick" if args.quick else "defaults"
+    stem = "defaults_payoffs" if args.payoffs else "defaults"
+    stem += "_quick" if args.quick else ""
     results: dict[str, Any] = {
         "argv": sys.argv[1:] if argv is None else list(argv),
         **common.provenance(),
@@ -356,12 +426,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for seed in args.seeds:  # all markets of a seed first; the files are rewritten per run
         for market in args.markets:
             for booster in args.boosters:
-                one = run_one(market, seed, booster, sizes, n_trials, args.n_jobs)
+                run = run_payoffs if args.payoffs else run_one
+                one = run(market, seed, booster, sizes, n_trials, args.n_jobs)
                 results["runs"].append({"market": market, "seed": seed, "booster": booster, **one})
-                results["summary"] = summarise(results["runs"])
-                common.write_results(
-                    Path(args.out), stem, common.jsonable(results), render(results)
-                )
+                if not args.payoffs:
+                    results["summary"] = summarise(results["runs"])
+                text = (render_payoffs if args.payoffs else render)(results)
+                common.write_results(Path(args.out), stem, common.jsonable(results), text)
     return results
 
 

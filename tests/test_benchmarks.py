@@ -156,3 +156,15 @@ def test_regression_surrogate_quick(tmp_path):
         for method in ("logistic", "regression"):
             assert run_[method]["policy"] in {"model", "take_all", "take_none"}
     assert "| betting | 20 | xgboost |" in (tmp_path / "regression_surrogate_quick.md").read_text()
+
+
+def test_defaults_payoffs_quick(tmp_path):
+    run("defaults.py", "--payoffs", "--quick", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "defaults_payoffs_quick.json").read_text())
+    assert len(results["runs"]) == 4  # both markets, both boosters, one seed
+    for one in results["runs"]:
+        assert one["policy"] in {"model", "take_all", "take_none"}
+        if one["policy"] == "model":
+            assert one["deployed_share"] == pytest.approx(one["model_share"])
+    text = (tmp_path / "defaults_payoffs_quick.md").read_text()
+    assert text.startswith("# What a new user gets with the payoffs known")
