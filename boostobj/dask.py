@@ -68,7 +68,7 @@ from numpy.typing import NDArray
 
 from . import _adapter
 from ._backend import DaskRows, Labels, TrainSpec, get_backend
-from ._categories import NUMERIC_LOOKING, Levels, encode, is_categorical
+from ._categories import NUMERIC_LOOKING, Levels, as_text, encode, is_categorical
 from ._validation import check_sample_weight, check_scale, log_payoff
 from .losses import Loss, get_loss
 from .metrics import margin_threshold
@@ -231,9 +231,9 @@ def _categories(X: Any) -> Levels:
     for j, column in enumerate(X.columns):
         series = X[column]
         if isinstance(series.dtype, pd.CategoricalDtype) and series.cat.known:
-            found[j] = tuple(str(c) for c in series.dtype.categories)
+            found[j] = tuple(as_text(pd.Series(series.dtype.categories)))  # as encode names them
         elif is_categorical(series._meta):
-            found[j] = series.dropna().astype(str).value_counts()
+            found[j] = series.dropna().astype(str).value_counts()  # text: as_text is str
     lazy = {j: v for j, v in found.items() if not isinstance(v, tuple)}
     for j, counts in zip(lazy, dask.compute(*lazy.values()), strict=True):
         _refuse_numeric_looking(X.columns[j], counts)

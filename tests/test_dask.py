@@ -371,7 +371,7 @@ def test_fit_names_the_booster_and_checks_the_estimator_first(client, data, no_t
 
 
 @pytest.mark.parametrize("fit", [bd.fit_xgboost, bd.fit_lightgbm], ids=["xgboost", "lightgbm"])
-@pytest.mark.parametrize("kind", ["str", "category"])
+@pytest.mark.parametrize("kind", ["str", "category", "float_codes"])
 def test_categorical_columns_train_as_on_one_machine(client, fit, kind):
     """Text and category columns of a dask DataFrame: the same levels and codes as one
     machine's estimator learns, so the saved-and-loaded model predicts pandas frames."""
@@ -380,11 +380,18 @@ def test_categorical_columns_train_as_on_one_machine(client, fit, kind):
     rng = np.random.default_rng(3)
     league = rng.choice(list("abcdef"), N)
     r = np.where(np.isin(league, ["b", "d"]), 0.05, -0.05) + 0.1 * rng.normal(size=N)
-    df = pd.DataFrame({"x": rng.normal(size=N), "league": league}).astype({"league": kind})
+    df = pd.DataFrame({"x": rng.normal(size=N), "league": league})
+    if kind == "float_codes":  # categories 0.0 .. 5.0: named "0" .. "5", as on one machine
+        codes = df["league"].map({c: float(i) for i, c in enumerate("abcdef")})
+        df["league"] = codes.astype("category")
+        league = np.array(list("abcdef"))[codes.astype(int)]
+    else:
+        df = df.astype({"league": kind})
     X_dd = dd.from_pandas(df, npartitions=4)
     p_dd = dd.from_pandas(pd.Series(np.exp(r)), npartitions=4)
     est = fit(client, X_dd, p_dd, n_estimators=20, eval_set=[(X_dd, p_dd)])
-    assert est.categories_ == ((1, tuple("abcdef")),)
+    names = "012345" if kind == "float_codes" else "abcdef"
+    assert est.categories_ == ((1, tuple(names)),)
     take = est.predict(df)
     assert np.mean(take == np.isin(league, ["b", "d"])) > 0.98
     np.testing.assert_array_equal(
