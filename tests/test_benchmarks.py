@@ -168,3 +168,16 @@ def test_defaults_payoffs_quick(tmp_path):
             assert one["deployed_share"] == pytest.approx(one["model_share"])
     text = (tmp_path / "defaults_payoffs_quick.md").read_text()
     assert text.startswith("# What a new user gets with the payoffs known")
+
+
+def test_oof_guard_quick(tmp_path):
+    pytest.importorskip("empulse", reason="the loan tables ship in empulse: pip install '.[bench]'")
+    run("oof_guard.py", "--quick", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "oof_guard_quick.json").read_text())
+    assert {r["table"] for r in results["runs"]} == {"football", "stocks", "vub", "pakdd"}
+    for one in results["runs"]:
+        if one["oof_policy"] == "take_all":
+            assert one["oof_deployed"] == pytest.approx(one["take_all"])
+        if one["oof_policy"] == "take_none":
+            assert one["oof_deployed"] == 0.0
+    assert "| vub | 0 | lightgbm |" in (tmp_path / "oof_guard_quick.md").read_text()
