@@ -65,13 +65,18 @@ def is_categorical(column: pd.Series) -> bool:
     return not (is_numeric(column) or dated)
 
 
-def bad_cells(column: pd.Series, what: str) -> ValueError | None:
+def bad_cells(
+    column: pd.Series, what: str, counts: NDArray[np.int64] | None = None
+) -> ValueError | None:
     """The error for a numeric-looking text column (see the module docstring), else ``None``.
 
     Non-empty cells: not missing and not blank. A column with none is not numeric-looking,
     nor is one whose every cell is a number: text of digits only (codes such as ``"007"``,
     kept as text on purpose, since a CSV reader would have made numbers of them) is a
     category. Nor is a pandas ``category`` column: its dtype says what it is.
+
+    ``counts``: how many cells each entry of ``column`` stands for, when ``column`` holds a
+    column's distinct values (Dask: its ``value_counts``); the error then names no index.
     """
     import pandas as pd
 
@@ -80,14 +85,18 @@ def bad_cells(column: pd.Series, what: str) -> ValueError | None:
     text = column.astype("string").str.strip()
     filled = (text.notna() & (text != "")).to_numpy(dtype=bool)
     parsed = pd.to_numeric(text.where(filled), errors="coerce").notna().to_numpy(dtype=bool)
-    n_filled, n_parsed = int(filled.sum()), int(parsed.sum())
+    n = np.ones(len(text), dtype=np.int64) if counts is None else np.asarray(counts)
+    n_filled, n_parsed = int(n[filled].sum()), int(n[parsed].sum())
     if n_filled == 0 or n_parsed < NUMERIC_LOOKING * n_filled or n_parsed == n_filled:
         return None
     bad = np.flatnonzero(filled & ~parsed)
+    first = column.iloc[bad[0]]
+    where = f", e.g. {first!r}" if counts is not None else (
+        f"; the first is {first!r} at index {bad[0]}"
+    )  # fmt: skip
     return ValueError(
-        f"{what} {column.name!r} holds numbers but {bad.size} of its {n_filled} non-empty "
-        f"cells are not numbers; the first is {column.iloc[bad[0]]!r} at index {bad[0]}: fix "
-        "them, or leave them empty for missing"
+        f"{what} {column.name!r} holds numbers but {n_filled - n_parsed} of its {n_filled} "
+        f"non-empty cells are not numbers{where}: fix them, or leave them empty for missing"
     )
 
 

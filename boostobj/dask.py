@@ -68,7 +68,7 @@ from numpy.typing import NDArray
 
 from . import _adapter
 from ._backend import DaskRows, Labels, TrainSpec, get_backend
-from ._categories import NUMERIC_LOOKING, Levels, as_text, encode, is_categorical
+from ._categories import Levels, as_text, bad_cells, encode, is_categorical
 from ._validation import check_sample_weight, check_scale, log_payoff
 from .losses import Loss, get_loss
 from .metrics import margin_threshold
@@ -220,8 +220,8 @@ def _categories(X: Any) -> Levels:
     """The levels of a dask DataFrame's text and ``category`` columns, as
     :func:`boostobj._categories.encode` learns them: a known ``category`` dtype's own, else
     the distinct values, sorted (one dask ``compute`` for all such columns). A text column
-    that is numeric-looking (:data:`boostobj._categories.NUMERIC_LOOKING` of its filled
-    cells are numbers) is refused, as on one machine."""
+    that is numeric-looking is refused, as on one machine: the same rule
+    (:func:`boostobj._categories.bad_cells`) on its value counts."""
     import dask
     import pandas as pd
 
@@ -236,27 +236,11 @@ def _categories(X: Any) -> Levels:
             found[j] = series.dropna().astype(str).value_counts()  # text: as_text is str
     lazy = {j: v for j, v in found.items() if not isinstance(v, tuple)}
     for j, counts in zip(lazy, dask.compute(*lazy.values()), strict=True):
-        _refuse_numeric_looking(X.columns[j], counts)
+        distinct = pd.Series(counts.index, name=X.columns[j], dtype=object)
+        if (error := bad_cells(distinct, "X column", counts.to_numpy())) is not None:
+            raise error
         found[j] = tuple(sorted(counts.index))
     return tuple(sorted(found.items()))
-
-
-def _refuse_numeric_looking(column: Any, counts: Any) -> None:
-    """:func:`boostobj._categories.bad_cells` on a column's value counts."""
-    import pandas as pd
-
-    text = pd.Series(counts.index, dtype=object).str.strip()
-    filled = (text != "").to_numpy()
-    parsed = pd.to_numeric(text, errors="coerce").notna().to_numpy() & filled
-    n = counts.to_numpy()
-    n_filled, n_parsed = int(n[filled].sum()), int(n[parsed].sum())
-    if n_filled and NUMERIC_LOOKING * n_filled <= n_parsed < n_filled:
-        first = text[filled & ~parsed].iloc[0]
-        raise ValueError(
-            f"X column {column!r} holds numbers but {n_filled - n_parsed} of its {n_filled} "
-            f"non-empty cells are not numbers, e.g. {first!r}: fix them, or leave them empty "
-            "for missing"
-        )
 
 
 def _coded(X: Any, levels: Levels, name: str) -> Any:
