@@ -161,17 +161,7 @@ def feature_matrix(
     if levels is None:  # learned on the fit rows: a level only in other rows is unseen
         fitted = part if fit_rows is None else part.iloc[fit_rows]
         levels = encode(fitted.apply(_used_levels_only), None, "feature")[1]
-    coded = {features[j] for j, _ in levels}
-    text = [c for c in features if not is_numeric(part[c]) and c not in coded]
-    if text:
-        raise ValueError(
-            f"feature column {', '.join(map(repr, text))} holds text, but the model was "
-            "fitted on numbers there"
-        )
-    if levels:
-        X = encode(part, levels, "feature")[0]
-    else:
-        X = part.to_numpy(dtype=np.float64, na_value=np.nan)
+    X = encode(part, levels, "feature")[0]  # refuses text where the model had numbers
     return check_features(X, name=f"features of {source}"), levels
 
 
