@@ -138,6 +138,16 @@ def split_rows(n: int, seed: int) -> dict[str, np.ndarray]:
     return {"train": idx[:a], "valid": idx[a:b], "test": idx[b:]}
 
 
+def categorical_parts(F: Any, parts: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Per part, ``F``'s rows with its text columns as pandas categories: one dtype (the
+    whole table's sorted values as levels) for every part."""
+    import pandas as pd
+
+    kinds = {c: pd.CategoricalDtype(sorted(F[c].dropna().unique()))
+             for c in F.columns if F[c].dtype == object}  # fmt: skip
+    return {k: F.iloc[v].reset_index(drop=True).astype(kinds) for k, v in parts.items()}
+
+
 def plugin_take(q_default: np.ndarray, p_win: float, p_loss: float) -> np.ndarray:
     """Take iff ``(1 - q) log p_win + q log p_loss > 0``."""
     return (1 - q_default) * np.log(p_win) + q_default * np.log(p_loss) > 0
@@ -149,7 +159,6 @@ def run_split(X: np.ndarray, F: Any, y: np.ndarray, terms: dict[str, Any], seed:
     """One seed's split: every method fitted and scored. ``F`` is the frame with text columns
     (``None``: every method gets the ordinal codes ``X``)."""
     import lightgbm as lgb
-    import pandas as pd
     import xgboost as xgb
     from empulse.models import CSBoostClassifier, CSThresholdClassifier
     from sklearn.metrics import make_scorer
@@ -161,10 +170,8 @@ def run_split(X: np.ndarray, F: Any, y: np.ndarray, terms: dict[str, Any], seed:
     Xs = {k: X[v] for k, v in parts.items()}
     if F is None:  # --ordinal: the codes for every method
         cats = Xs
-    else:  # text as pandas categories, one dtype (the whole table's levels) for all splits
-        kinds = {c: pd.CategoricalDtype(sorted(F[c].dropna().unique()))
-                 for c in F.columns if F[c].dtype == object}  # fmt: skip
-        cats = {k: F.iloc[v].reset_index(drop=True).astype(kinds) for k, v in parts.items()}
+    else:
+        cats = categorical_parts(F, parts)
     ys = {k: y[v] for k, v in parts.items()}
     p = {k: np.where(v == 0, pw, pl) for k, v in ys.items()}
     r = np.log(p["test"])

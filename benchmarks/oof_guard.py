@@ -67,18 +67,14 @@ def judged(result: Any, r_fit: np.ndarray, groups: Any, r_test: np.ndarray, X_te
 
 
 def run_credit(name: str, seeds: Sequence[int], n_rows: int | None, n_trials: int) -> list:
-    import pandas as pd
-
     _, F, y, _, terms = credit.load(name)
     if n_rows is not None:
         keep = np.random.default_rng(0).permutation(len(y))[:n_rows]
         F, y = F.iloc[keep].reset_index(drop=True), y[keep]
-    kinds = {c: pd.CategoricalDtype(sorted(F[c].dropna().unique()))
-             for c in F.columns if F[c].dtype == object}  # fmt: skip
     runs = []
     for seed in seeds:
         parts = credit.split_rows(len(y), seed)
-        cats = {k: F.iloc[v].reset_index(drop=True).astype(kinds) for k, v in parts.items()}
+        cats = credit.categorical_parts(F, parts)
         p = {k: np.where(y[v] == 0, terms["p_win"], terms["p_loss"]) for k, v in parts.items()}
         r_fit = np.log(np.concatenate([p["train"], p["valid"]]))
         for booster in BOOSTERS:
