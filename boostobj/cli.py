@@ -246,7 +246,8 @@ def _tune_config(args: argparse.Namespace, storage: str) -> dict[str, Any]:
     """The option groups as :func:`boostobj.tuning.tune`'s config objects."""
     from .tuning import CrossFit, Holdout, HoldoutModel, Refit, StudyConfig, WalkForward
 
-    final: Any = CrossFit(args.cross_fit or _defaults.CROSS_FIT_FOLDS, args.cross_fit_trials)
+    k = args.cross_fit or _defaults.CROSS_FIT_FOLDS
+    final: Any = CrossFit(k, args.cross_fit_trials, out_of_fold=not args.holdout_guard)
     if args.fast:
         final = HoldoutModel()
     elif args.refit:
@@ -628,9 +629,18 @@ def _add_selection_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="K",
         help=f"the saved model (default, K={_defaults.CROSS_FIT_FOLDS}): a cross-fitted "
-        "ensemble of K models on train + valid, each early-stopped on the block of rows it "
-        "did not train on, margins averaged (K more fits; measured better than one model, "
-        "see benchmarks/README.md)",
+        "ensemble of K models on train + valid, each trained on all blocks of rows but one "
+        "for the best trial's rounds (scaled to its rows), margins averaged (K more fits; "
+        "measured better than one model, see benchmarks/README.md). Without --time-column "
+        "the no-edge guard judges the members' decisions on the blocks they did not train "
+        "on (train and guard rows: rows that chose nothing)",
+    )
+    group.add_argument(
+        "--holdout-guard",
+        action="store_true",
+        help="judge on the guard rows only (the last validation rows), and early-stop each "
+        "cross-fitted member on its held-out block: for time-ordered rows without "
+        "--time-column, whose blocks are not exchangeable",
     )
     group.add_argument(
         "--cross-fit-trials",

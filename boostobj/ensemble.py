@@ -80,7 +80,8 @@ class CrossFitEnsemble(_PolicyClassifier):
             :class:`~boostobj.LGBMWealthClassifier`, or a list of them (each cross-fitted
             on the same blocks, every member weighing the same); its
             ``early_stopping_rounds`` is the members' patience (``None``: every member runs
-            ``n_estimators`` rounds).
+            ``n_estimators`` rounds, and none looks at its held-out block, so
+            ``oof_margin_`` chose nothing on the rows it scores).
         n_folds: blocks, and members per estimator, ``>= 2``.
         threshold: probability cut of :meth:`predict`; ``None`` uses the (first)
             estimator's.
@@ -89,7 +90,8 @@ class CrossFitEnsemble(_PolicyClassifier):
         members_: the fitted clones, estimator by estimator; member ``k`` of each never saw
             block ``k`` and has ``random_state = estimator.random_state + k``.
         oof_margin_: per training row, the mean decision margin of the members that did not
-            train on it: honest scores for choosing a threshold.
+            train on it: honest scores for choosing a threshold, or, without early stopping,
+            for judging the decisions.
         n_rounds_: mean boosting rounds per member (rounded).
         n_configs_: how many estimators were cross-fitted (``len(members_) / n_folds``).
         feature_names_in_, n_features_in_: as for the members; ``X`` is checked once against
@@ -137,10 +139,11 @@ class CrossFitEnsemble(_PolicyClassifier):
         members, oof = [], np.zeros(len(rows))
         for estimator in self._estimators():
             base_seed = int(estimator.get_params().get("random_state") or 0)
+            stops = estimator.get_params().get("early_stopping_rounds") is not None
             for k, held in enumerate(blocks):
                 fit_idx = np.concatenate([b for j, b in enumerate(blocks) if j != k])
                 member = clone(estimator).set_params(random_state=base_seed + k)
-                member.fit_rows(rows.take(fit_idx), [rows.take(held)])
+                member.fit_rows(rows.take(fit_idx), [rows.take(held)] if stops else [])
                 oof[held] += member._net_margin(rows.X[held])
                 members.append(member)
         self.members_ = members

@@ -30,9 +30,11 @@ policies:
 
 With cross-fitting alone, early stopping and hyperparameters were still chosen on these rows,
 so the test leans towards the model: after 30 tuning trials it let a losing model through on
-the football table. :func:`boostobj.tuning.tune` therefore holds out the last
-``guard_fraction`` of the validation rows from every choice and judges the final decisions
-there with :func:`judge_policy`; :func:`recommend_policy` is the fallback without such rows.
+the football table. :func:`boostobj.tuning.tune` therefore judges with :func:`judge_policy`
+decisions taken without those rows' payoffs: the last ``guard_fraction`` of the validation
+rows, held out from every choice, and, by default on exchangeable rows, also the train rows,
+as the cross-fitted members that did not train on them decide them (out of fold, about 8x
+the rows). :func:`recommend_policy` is the fallback without such rows.
 """
 
 from __future__ import annotations

@@ -47,6 +47,10 @@ __all__ = [
 _ROW_SETS = {
     "valid": "validation rows that chose the hyperparameters and the threshold",
     "guard": "last validation rows, held out from every choice for the no-edge guard",
+    "out_of_fold": (
+        "train and guard rows, each decided by the cross-fitted member that did not train on "
+        "it; the no-edge guard judges these where the rows are exchangeable"
+    ),
     "test": "test rows, used for no choice",
 }
 #: The plots :func:`write_report` draws, by file name.
@@ -174,15 +178,23 @@ def build_report(result: TuneResult, *, run: dict[str, Any]) -> dict[str, Any]:
         "refit_on_valid": result.holdout_model is not result.model,
         "n_members": len(getattr(result.model, "members_", [result.model])),
         "n_configs": int(getattr(result.model, "n_configs_", 1)),
+        "members_early_stopped": _members_early_stopped(result.model),
         "study": {**_study_section(result.study), "storage": run.get("storage")},
         "valid": sections["valid"],
         "guard": sections.get("guard"),
+        "out_of_fold": sections.get("out_of_fold"),
         "test": sections.get("test"),
         "verdict": _verdict(final, run["data"].get("suspected_leaks", [])),
         "recommendation": result.recommendation.summary(),
     }
     out["headline"] = _headline(out)
     return out
+
+
+def _members_early_stopped(model: Any) -> bool:
+    """Whether a cross-fitted model's members early-stopped on their held-out blocks."""
+    members = getattr(model, "members_", [])
+    return any(m.get_params().get("early_stopping_rounds") is not None for m in members)
 
 
 def _jsonable(value: Any) -> Any:
@@ -253,10 +265,15 @@ def _fitted_on(report: dict[str, Any]) -> str:
     how = "`--refit`"
     if members > 1:
         per_trial = f"{members // configs} for each of the {configs} best trials, "
+        stop = (
+            "early-stopped on the block of rows it did not train on"
+            if report.get("members_early_stopped", True)
+            else "run for the holdout model's rounds, scaled to its rows"
+        )
         how = (
             f"cross-fitted (`--cross-fit K`): the mean of {members} models, "
-            f"{per_trial if configs > 1 else ''}each early-stopped on the block of rows it "
-            "did not train on"
+            f"{per_trial if configs > 1 else ''}each trained on all blocks of rows but one and "
+            f"{stop}"
         )
     return (
         f"train + valid ({how}); the validation numbers and the recommendation are those of "
@@ -266,7 +283,7 @@ def _fitted_on(report: dict[str, Any]) -> str:
 
 def _log_wealth_table(report: dict[str, Any]) -> list[str]:
     """The log-wealth table: one column pair per set of rows, each headed by its row count."""
-    splits = [s for s in ("valid", "guard", "test") if report.get(s) is not None]
+    splits = [s for s in ("valid", "guard", "out_of_fold", "test") if report.get(s) is not None]
     header = "| policy | " + " | ".join(
         f"{s} ({report[s]['n_rows']} rows) log-wealth | {s} wealth multiple" for s in splits
     )
@@ -286,7 +303,8 @@ def _log_wealth_table(report: dict[str, Any]) -> list[str]:
     lines += [
         "",
         "The validation rows chose the threshold and the hyperparameters, so the model's "
-        "validation log-wealth is optimistic; the guard's and the test rows chose nothing.",
+        "validation log-wealth is optimistic; the guard's, the out-of-fold and the test rows "
+        "chose nothing.",
         "",
     ]
     return lines
@@ -300,7 +318,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         f"Created {report['created_utc']} with boostobj {report['boostobj_version']}.",
         "",
-        "## Recommendation (decided on validation only)",
+        "## Recommendation (decided before the test rows)",
         "",
         report["headline"]["text"],
         "",

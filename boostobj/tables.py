@@ -375,8 +375,8 @@ def _split_rows(
     else:
         rows = split_in_order(len(frame), None)
         method = (
-            "60/20/20 in file order (no split or time column given: rows are assumed to be in "
-            "time order)"
+            "60/20/20 in file order (no split or time column given: the rows are taken as "
+            "exchangeable; give --time-column for rows in time order)"
         )
     if time is not None:  # time order within each split, as walk-forward tuning expects
         rows = {s: idx[np.argsort(time[idx], kind="stable")] for s, idx in rows.items()}

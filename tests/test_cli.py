@@ -251,6 +251,13 @@ def test_no_data_runs_the_synthetic_market(tmp_path: Path) -> None:
         assert (out / name).read_bytes().startswith(PNG_MAGIC)
     assert report["refit_on_valid"] is True and report["n_members"] == 5  # the default
     assert report["threshold"] == 0.5 and report["study"]["best_value"] < 0  # minus the loss
+    # Judged out of fold on train + guard rows: 240 + 36 (the last 30% of valid).
+    assert report["out_of_fold"]["n_rows"] == 276 and not report["members_early_stopped"]
+    assert report["recommendation"] == report["out_of_fold"]["verdict"]
+    assert main(["tune", "--n-samples", "600", "--trials", "1", "--holdout-guard", *FAST]) == 0
+    held = read_report(max((tmp_path / "boostobj_runs").iterdir()))
+    assert held["out_of_fold"] is None and held["members_early_stopped"]
+    assert held["recommendation"] == held["guard"]["verdict"]
     assert main(["tune", "--n-samples", "600", "--trials", "1", "--fast", *FAST]) == 0
     fast = read_report(max((tmp_path / "boostobj_runs").iterdir()))
     assert fast["refit_on_valid"] is False and fast["n_members"] == 1

@@ -132,7 +132,12 @@ def test_tune_refit_k_returns_a_cross_fitted_ensemble_at_the_holdout_threshold(d
     crossed = tune(X[:1000], p[:1000], X[1000:], p[1000:], refit=3, **args)
     assert isinstance(crossed.model, CrossFitEnsemble) and len(crossed.model.members_) == 3
     assert crossed.best_params == plain.best_params and crossed.threshold == plain.threshold
-    assert crossed.recommendation == plain.recommendation
+    # The holdout model's verdict on the guard rows is the same; the cross-fit is judged out
+    # of fold, where its members ran the holdout model's rounds scaled to their rows.
+    assert crossed.evaluations["guard"].verdict == plain.recommendation
+    assert crossed.recommendation == crossed.evaluations["out_of_fold"].verdict
+    n_rounds = round(plain.holdout_model.n_rounds_ * (1500 * 2 / 3) / 1000)
+    assert all(m.n_estimators == n_rounds for m in crossed.model.members_)
     assert crossed.model.threshold == crossed.threshold
     assert crossed.summary()["n_members"] == 3 and plain.summary()["n_members"] == 1
     assert crossed.test["model"] == pytest.approx(crossed.model.score(Xt, pt))

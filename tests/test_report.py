@@ -43,9 +43,11 @@ def test_every_number_agrees_with_tune_result_and_states_its_rows(
     report_module.write_report(tmp_path, result, run=_run(), plots=True)
     written = json.loads((tmp_path / "report.json").read_text())
     evaluations = result.evaluations
-    assert set(evaluations) == {"valid", "guard", "test"}
-    # The guard's rows are cut off the validation rows: 560 + 240 of 800.
+    assert set(evaluations) == {"valid", "guard", "out_of_fold", "test"}
+    # The guard's rows are cut off the validation rows: 560 + 240 of 800; the out-of-fold
+    # guard judges the train and guard rows, 1600 + 240.
     assert evaluations["valid"].n_rows + evaluations["guard"].n_rows == 800
+    assert evaluations["out_of_fold"].n_rows == 1600 + 240
     for name, ev in evaluations.items():
         section = written[name]
         assert section["n_rows"] == ev.n_rows == ev.log_p.size
@@ -55,7 +57,7 @@ def test_every_number_agrees_with_tune_result_and_states_its_rows(
             assert section["log_wealth"][policy] == pytest.approx(value, abs=1e-12)
         assert section["verdict"]["policy"] == ev.verdict.policy
     assert written["recommendation"]["policy"] == result.recommendation.policy
-    assert written["recommendation"] == written["guard"]["verdict"]
+    assert written["recommendation"] == written["out_of_fold"]["verdict"]
     assert written["valid"]["log_wealth"]["model"] == pytest.approx(result.valid["model"])
     assert written["test"]["log_wealth"]["model"] == pytest.approx(result.test["model"])  # type: ignore[index]
     # The headline verdict is the test rows', with their count; % of Bayes on those rows.
@@ -76,8 +78,9 @@ def test_every_number_agrees_with_tune_result_and_states_its_rows(
 def test_markdown_names_the_row_counts(result: TuneResult, tmp_path: Path) -> None:
     report = report_module.write_report(tmp_path, result, run=_run(), plots=False)
     text = (tmp_path / "report.md").read_text()
-    for name in ("valid", "guard", "test"):
+    for name in ("valid", "guard", "out_of_fold", "test"):
         assert f"{name} ({report[name]['n_rows']} rows) log-wealth" in text
+    assert "run for the holdout model's rounds, scaled to its rows" in text
 
 
 def test_old_write_report_keywords_warn(result: TuneResult, tmp_path: Path) -> None:

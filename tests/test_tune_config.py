@@ -106,6 +106,7 @@ def test_walk_forward_is_a_validation_mode(data: Any) -> None:
     [
         (lambda: CrossFit(k=1), "k must be an integer >= 2"),
         (lambda: CrossFit(k=3, top=0), "top must be an integer >= 1"),
+        (lambda: CrossFit(out_of_fold="yes"), "out_of_fold must be a bool"),
         (lambda: WalkForward(0), "n_splits"),
         (lambda: StudyConfig(report_every=0), "report_every"),
         (lambda: StudyConfig(name=""), "study name"),
@@ -150,3 +151,44 @@ def test_old_study_keywords_keep_resuming(data: Any, tmp_path: Path) -> None:
 def test_unknown_keyword_is_a_type_error(data: Any) -> None:
     with pytest.raises(TypeError, match="n_trails"):
         tune(*data, n_trails=3)
+
+
+def test_the_cross_fit_is_judged_out_of_fold_on_the_rows_that_chose_nothing(data: Any) -> None:
+    """The default: members run the holdout model's rounds (none looks at its held-out
+    block), and the guard judges their out-of-fold decisions on train + guard rows only."""
+    result = _tune(data)
+    oof = result.evaluations["out_of_fold"]
+    assert result.recommendation is oof.verdict
+    assert oof.n_rows == 1000 + 150  # train + the last 30% of valid; not the 350 that chose
+    assert "out of fold on 1150 rows (1000 train, 150 guard;" in result.recommendation.reason
+    n_rounds = round(result.holdout_model.n_rounds_ * (1500 * 4 / 5) / 1000)
+    model = result.model
+    assert all(m.early_stopping_rounds is None for m in model.members_)
+    assert all(m.n_rounds_ == n_rounds for m in model.members_)
+    judged = np.r_[np.arange(1000), np.arange(1350, 1500)]
+    np.testing.assert_array_equal(oof.take, model.oof_margin_[judged] >= 0)  # threshold 0.5
+    np.testing.assert_array_equal(oof.log_p, np.log(np.r_[data[1], data[3]])[judged])
+
+
+@pytest.mark.parametrize("how", ["groups", "early_stopped", "walk_forward"])
+def test_the_guard_rows_judge_where_out_of_fold_is_not_honest(data: Any, how: str) -> None:
+    """Time-ordered rows (groups, walk-forward) and early-stopped members: the guard rows."""
+    args: dict[str, Any] = {
+        "groups": {"valid_groups": np.arange(500) // 10},
+        "early_stopped": {"final": CrossFit(out_of_fold=False)},
+        "walk_forward": {"validation": WalkForward(2)},
+    }[how]
+    result = _tune(data, **args)
+    assert "out_of_fold" not in result.evaluations
+    assert result.recommendation is result.evaluations["guard"].verdict
+    stops = how == "early_stopped"
+    assert all((m.early_stopping_rounds is not None) == stops for m in result.model.members_)
+
+
+def test_out_of_fold_guard_refuses_a_market_without_edge() -> None:
+    """Payoffs shuffled against the features: whatever the members find is luck."""
+    X, p, _ = make_betting_market(6000, random_state=5)
+    p = np.random.default_rng(5).permutation(p)
+    result = _tune((X[:4000], p[:4000], X[4000:], p[4000:]), n_trials=3)
+    assert "out_of_fold" in result.evaluations
+    assert result.recommendation.policy == "take_none"  # the margin makes take-all lose

@@ -451,7 +451,8 @@ def test_guard_holdout_chooses_nothing(market: Market) -> None:
     poisoned = tune(Xtr, ptr, Xva, poisoned_p, guard_fraction=0.3, **args)
     assert poisoned.threshold == honest.threshold
     assert poisoned.best_params == honest.best_params
-    assert "last 300 validation rows, held out from every choice" in honest.recommendation.reason
+    guard = honest.evaluations["guard"].verdict
+    assert "last 300 validation rows, held out from every choice" in guard.reason
     assert poisoned.recommendation.model_log_wealth != honest.recommendation.model_log_wealth
     with pytest.raises(ValueError, match="guard_fraction must be in"):
         tune(Xtr, ptr, Xva, pva, guard_fraction=1.0, **args)

@@ -4,7 +4,7 @@ Two entry points:
 
 - :func:`tune`: search the hyperparameters of :class:`~boostobj.XGBWealthClassifier` or
   :class:`~boostobj.LGBMWealthClassifier`, choose the threshold on validation rows, let the
-  no-edge guard judge the result on rows that chose nothing, and build the model to deploy.
+  build the model to deploy, and let the no-edge guard judge it on rows that chose nothing.
   The test set, if given, is only scored at the end.
 - :func:`tune_threshold`: a one-parameter study over the threshold of fixed scores. It exists
   to measure Optuna against the exact answer, :func:`boostobj.metrics.best_threshold`, which
@@ -124,12 +124,15 @@ class TuneResult:
         test: the same for :attr:`model` on the test rows, or ``None``. The only honest
             estimate.
         recommendation: the no-edge guard's verdict: deploy the model only if
-            ``recommendation.policy == "model"``; otherwise the trivial policy it names.
+            ``recommendation.policy == "model"``; otherwise the trivial policy it names. Its
+            reason says which rows it judged (``evaluations["out_of_fold"]`` or
+            ``["guard"]``).
         holdout_model: the best parameters fitted on train, early-stopped on valid: the model
-            :attr:`valid` and the guard judged.
+            :attr:`valid` and ``evaluations["guard"]`` judged.
         evaluations: per set of rows (``"valid"``, ``"guard"`` where the guard held rows
-            out, ``"test"``): the decisions, the trivial policies, Bayes where known, and the
-            verdict given there. Every number of ``boostobj tune``'s report comes from here.
+            out, ``"out_of_fold"`` where the cross-fit was judged out of fold, ``"test"``):
+            the decisions, the trivial policies, Bayes where known, and the verdict given
+            there. Every number of ``boostobj tune``'s report comes from here.
     """
 
     model: Any
@@ -441,12 +444,18 @@ def tune(
        Valid values are reported to the pruner every ``report_every`` rounds.
     2. The best parameters fitted on train, early-stopped on valid, take the threshold chosen
        on valid: the holdout model (the best trial's own model where this process fitted it).
-    3. The no-edge guard (:mod:`boostobj.guard`) judges the holdout model's decisions on the
-       last ``guard_fraction`` of the validation rows, which chose nothing (early stopping,
-       hyperparameters, threshold); with ``guard_fraction=0`` it cross-fits the threshold on
-       valid instead, which is optimistic after many trials.
-    4. ``final`` builds the model to deploy from the best trials (:class:`HoldoutModel`,
+    3. ``final`` builds the model to deploy from the best trials (:class:`HoldoutModel`,
        :class:`Refit`, :class:`CrossFit`), at the holdout model's threshold.
+    4. The no-edge guard (:mod:`boostobj.guard`) judges decisions on rows that chose nothing
+       (early stopping, hyperparameters, threshold). With the default ``CrossFit()``, on
+       exchangeable rows (no ``valid_groups``, :class:`Holdout`): the members' out-of-fold
+       decisions on the train rows and the last ``guard_fraction`` of valid, about eight
+       times the guard rows alone (the members run the holdout model's rounds, so none
+       chose anything on the block it scores). Otherwise the holdout model's decisions on
+       those last validation rows; with ``guard_fraction=0`` it then cross-fits the
+       threshold on valid, which is optimistic after many trials. Trap: rows in time order
+       without ``valid_groups`` are not exchangeable; pass the groups (dates), or
+       ``CrossFit(out_of_fold=False)``.
     5. The test rows, if given, are scored once, at the end, and judged by the same guard.
 
     A fresh study's first trial is the backend's ``default_params`` (default search space).
@@ -521,7 +530,7 @@ def tune(
             timeout,
             None if search_space else backend.default_params,
         )
-    return _finish(optuna_study, problem, split, objective, final, seed)
+    return _finish(optuna_study, problem, split, objective, final, validation, seed)
 
 
 def _run_study(
@@ -620,15 +629,65 @@ def _numbers(ev: Evaluation) -> dict[str, float]:
     }
 
 
+def _rounds(trials: list[optuna.trial.FrozenTrial], holdout: Any) -> list[int]:
+    """Boosting rounds of the best trials, early-stopped on valid: the holdout model's for the
+    best, the stored ``n_rounds`` (a walk-forward trial's mean over folds) for the rest."""
+    out = [int(holdout.n_rounds_)]
+    for trial in trials[1:]:
+        stored = trial.user_attrs.get("n_rounds", holdout.n_rounds_)
+        out.append(max(1, round(float(np.mean(stored)))))
+    return out
+
+
+def _judges_out_of_fold(final: FinalModel, validation: Validation, split: _Split) -> bool:
+    """Whether the guard judges the cross-fit's out-of-fold decisions (see :class:`CrossFit`):
+    its members chose nothing out of fold, and the rows are exchangeable (no groups, no
+    walk-forward)."""
+    return (
+        isinstance(final, CrossFit)
+        and final.out_of_fold
+        and isinstance(validation, Holdout)
+        and split.full_valid.groups is None
+        and split.train.groups is None
+    )
+
+
+def _out_of_fold_guard(
+    model: Any, rows: Rows, split: _Split, evaluations: dict[str, Evaluation], seed: int
+) -> Recommendation:
+    """The guard's verdict on the ensemble's out-of-fold decisions over the train and guard
+    rows (``rows`` = train + all of valid); the tuning rows of valid, which chose the
+    hyperparameters, the round count and the threshold, are left out."""
+    from ..metrics import decide, sigmoid
+
+    n_train, n_tuning = len(split.train), len(split.valid)
+    judged = np.ones(len(rows), dtype=bool)
+    judged[n_train : n_train + n_tuning] = False
+    part = rows.take(np.flatnonzero(judged))
+    margin = np.asarray(model.oof_margin_)[judged]
+    ev = Evaluation(
+        "out_of_fold", part.log_p, sigmoid(margin), decide(margin, model._cut()),
+        None, part.expected_log_payoff,
+    )  # fmt: skip
+    where = f"{n_train} train" + ("" if split.guard is None else f", {len(split.guard)} guard")
+    described = (
+        f"out of fold on {ev.n_rows} rows ({where}; each decided by the cross-fit member that "
+        "did not train on it, none chose the hyperparameters, round count or threshold)"
+    )
+    evaluations["out_of_fold"] = _judged(ev, described, seed)
+    return evaluations["out_of_fold"].verdict  # type: ignore[return-value]
+
+
 def _finish(
     study: optuna.Study,
     problem: Problem,
     split: _Split,
     objective: Any,
     final: FinalModel,
+    validation: Validation,
     seed: int,
 ) -> TuneResult:
-    """Holdout model and threshold, the guard's verdict, the final model, the test score."""
+    """Holdout model and threshold, the final model, the guard's verdict, the test score."""
     best = study.best_trial
     holdout = objective.model_of(best.number)
     if holdout is None:
@@ -639,15 +698,17 @@ def _finish(
     holdout.threshold = clip_threshold(chosen)
     evaluations = {"valid": _evaluate(holdout, split.valid, "valid")}
     recommendation = _guard(holdout, split, evaluations, seed)
-    points = [
-        problem.space(optuna.trial.FixedTrial(t.params)) for t in _best_trials(study, final.top)
-    ]
+    trials = _best_trials(study, final.top)
+    points = [problem.space(optuna.trial.FixedTrial(t.params)) for t in trials]
     rows = Rows.concat(split.train, split.full_valid)
-    model = final.fit(rows, len(split.train), holdout, points, problem.make)
+    rounds = _rounds(trials, holdout)
+    model = final.fit(rows, len(split.train), holdout, points, problem.make, rounds)
+    if _judges_out_of_fold(final, validation, split):
+        recommendation = _out_of_fold_guard(model, rows, split, evaluations, seed)
     if split.test is not None:
         test_ev = _evaluate(model, split.test, "test")
-        rows = f"on the {test_ev.n_rows} test rows, which chose nothing"
-        evaluations["test"] = _judged(test_ev, rows, seed)
+        rows_text = f"on the {test_ev.n_rows} test rows, which chose nothing"
+        evaluations["test"] = _judged(test_ev, rows_text, seed)
     test = evaluations.get("test")
     return TuneResult(
         model,
