@@ -86,13 +86,27 @@ def test_regression_surrogate_full(tmp_path):
     run("regression_surrogate.py", "--out", str(tmp_path), timeout=3600)
 
 
+def test_no_edge_quick(tmp_path):
+    run("no_edge.py", "--quick", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "no_edge_quick.json").read_text())
+    assert len(results["runs"]) == 4  # 2 markets x 2 boosters, one seed
+    assert all(run["out_of_fold_rows"] == 1000 + 150 for run in results["runs"])
+    assert "| out of fold (default) |" in (tmp_path / "no_edge_quick.md").read_text()
+
+
+@pytest.mark.slow
+def test_no_edge_full(tmp_path):
+    run("no_edge.py", "--out", str(tmp_path), timeout=3600)
+
+
 def test_defaults_quick(tmp_path):
     run("defaults.py", "--quick", "--out", str(tmp_path), timeout=300)
     results = json.loads((tmp_path / "defaults_quick.json").read_text())
     assert len(results["runs"]) == 4  # 2 markets x 2 boosters, one seed
     for one in results["runs"]:
-        assert one["default"]["policy"] == one["fast"]["policy"]  # one study, one verdict
-        for config in ("default", "fast", "previous"):
+        # One study: --fast and the early-stopped cross-fit share the guard rows' verdict.
+        assert one["early_stopped"]["policy"] == one["fast"]["policy"]
+        for config in ("default", "fast", "early_stopped", "previous"):
             share = one[config]["deployed"] / one["bayes"]
             assert share == one[config]["deployed_share"]
     assert (tmp_path / "defaults_quick.md").read_text().startswith("# What a new user gets")
@@ -107,8 +121,9 @@ def test_defaults_real_quick(tmp_path):
     for one in results["runs"]:
         best = max(one["take_all"], 0.0)
         assert one["best_trivial"] == ("take_all" if one["take_all"] > 0 else "take_none")
-        assert one["default"]["policy"] == one["fast"]["policy"]  # one study, one verdict
-        for config in ("default", "fast", "previous"):
+        # One study: --fast and the early-stopped cross-fit share the guard rows' verdict.
+        assert one["early_stopped"]["policy"] == one["fast"]["policy"]
+        for config in ("default", "fast", "early_stopped", "previous"):
             c = one[config]
             trivial = {"take_all": one["take_all"], "take_none": 0.0}
             if c["policy"] in trivial:  # the guard fell back: predict applies that policy
@@ -168,16 +183,3 @@ def test_defaults_payoffs_quick(tmp_path):
             assert one["deployed_share"] == pytest.approx(one["model_share"])
     text = (tmp_path / "defaults_payoffs_quick.md").read_text()
     assert text.startswith("# What a new user gets with the payoffs known")
-
-
-def test_oof_guard_quick(tmp_path):
-    pytest.importorskip("empulse", reason="the loan tables ship in empulse: pip install '.[bench]'")
-    run("oof_guard.py", "--quick", "--out", str(tmp_path), timeout=300)
-    results = json.loads((tmp_path / "oof_guard_quick.json").read_text())
-    assert {r["table"] for r in results["runs"]} == {"football", "stocks", "vub", "pakdd"}
-    for one in results["runs"]:
-        if one["oof_policy"] == "take_all":
-            assert one["oof_deployed"] == pytest.approx(one["take_all"])
-        if one["oof_policy"] == "take_none":
-            assert one["oof_deployed"] == 0.0
-    assert "| vub | 0 | lightgbm |" in (tmp_path / "oof_guard_quick.md").read_text()
