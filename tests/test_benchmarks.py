@@ -99,6 +99,21 @@ def test_no_edge_full(tmp_path):
     run("no_edge.py", "--out", str(tmp_path), timeout=3600)
 
 
+def test_two_part_quick(tmp_path):
+    run("two_part.py", "--quick", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "two_part_quick.json").read_text())
+    assert len(results["runs"]) == 4  # 2 markets x 2 boosters, one seed
+    for one in results["runs"]:
+        for method in ("default", "two_part"):
+            assert one[method]["policy"] in {"model", "take_all", "take_none"}
+    assert "| two-part minus default |" in (tmp_path / "two_part_quick.md").read_text()
+
+
+@pytest.mark.slow
+def test_two_part_full(tmp_path):
+    run("two_part.py", "--out", str(tmp_path), timeout=3600)
+
+
 def test_defaults_quick(tmp_path):
     run("defaults.py", "--quick", "--out", str(tmp_path), timeout=300)
     results = json.loads((tmp_path / "defaults_quick.json").read_text())
