@@ -275,10 +275,17 @@ def _fitted_on(report: dict[str, Any]) -> str:
             f"{per_trial if configs > 1 else ''}each trained on all blocks of rows but one and "
             f"{stop}"
         )
-    return (
-        f"train + valid ({how}); the validation numbers and the recommendation are those of "
-        "the same parameters fitted on train only"
-    )
+    if report.get("out_of_fold"):
+        judged = (
+            "the validation numbers are those of the same parameters fitted on train only; "
+            "the recommendation judged the members' out-of-fold decisions"
+        )
+    else:
+        judged = (
+            "the validation numbers and the recommendation are those of the same parameters "
+            "fitted on train only"
+        )
+    return f"train + valid ({how}); {judged}"
 
 
 def _log_wealth_table(report: dict[str, Any]) -> list[str]:

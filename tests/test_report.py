@@ -81,6 +81,7 @@ def test_markdown_names_the_row_counts(result: TuneResult, tmp_path: Path) -> No
     for name in ("valid", "guard", "out_of_fold", "test"):
         assert f"{name} ({report[name]['n_rows']} rows) log-wealth" in text
     assert "run for the holdout model's rounds, scaled to its rows" in text
+    assert "the recommendation judged the members' out-of-fold decisions" in text
 
 
 def test_old_write_report_keywords_warn(result: TuneResult, tmp_path: Path) -> None:
