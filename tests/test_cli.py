@@ -126,6 +126,10 @@ def test_tune_writes_every_promised_file(tuned_run: tuple[str, Path]) -> None:
         assert (out / name).is_file(), name
     # The default final model: a 5-fold cross-fitted ensemble, one booster file per member.
     assert len(list((out / "model").glob(f"member_*/{model_file}"))) == 5
+    # Rows in time order (--time-column): the guard rows judge, never the out-of-fold ones.
+    report = read_report(out)
+    assert report["out_of_fold"] is None
+    assert report["recommendation"] == report["guard"]["verdict"]
     for name in PLOTS:
         data = (out / name).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 5_000, name
