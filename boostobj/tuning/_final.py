@@ -41,6 +41,11 @@ def _check_int(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
+def scaled_rounds(n_rounds: int, n_fit: float, n_train: int) -> int:
+    """A round count early-stopped on ``n_train`` training rows, scaled to ``n_fit`` rows."""
+    return max(1, round(int(n_rounds) * n_fit / n_train))
+
+
 @dataclass(frozen=True)
 class HoldoutModel:
     """Deploy the holdout model itself: fitted on train, early-stopped on valid."""
@@ -86,7 +91,7 @@ class Refit:
         rounds: Sequence[int] = (),
     ) -> Any:
         model = make(points[0])
-        n_rounds = max(1, round(holdout.n_rounds_ * len(rows) / n_train))
+        n_rounds = scaled_rounds(holdout.n_rounds_, len(rows), n_train)
         model.set_params(n_estimators=n_rounds, early_stopping_rounds=None)
         model.fit_rows(rows)
         model.threshold = holdout.threshold
@@ -141,7 +146,7 @@ class CrossFit:
                 raise ValueError(f"CrossFit needs one round count per point; got {rounds!r}")
             n_fit = len(rows) * (int(self.k) - 1) / int(self.k)
             for est, n_rounds in zip(estimators, rounds, strict=True):
-                scaled = max(1, round(int(n_rounds) * n_fit / n_train))
+                scaled = scaled_rounds(n_rounds, n_fit, n_train)
                 est.set_params(n_estimators=scaled, early_stopping_rounds=None)
         estimator = estimators[0] if len(estimators) == 1 else estimators
         ensemble = CrossFitEnsemble(estimator, n_folds=int(self.k), threshold=holdout.threshold)
