@@ -78,6 +78,12 @@ REAL_SEEDS = (0, 1, 2)
 N_BOOT = 2000
 
 
+def group_key(run: dict[str, Any]) -> str:
+    """``market/booster/chosen_on`` or ``.../fresh``: the rows of the summary tables."""
+    group = "chosen_on" if run["seed"] in CHOSEN_ON else "fresh"
+    return f"{run['market']}/{run['booster']}/{group}"
+
+
 def holdout_policy(result: Any) -> Policy:
     """``--fast`` from ``result``'s study: the holdout model, deployed by the guard rows'
     verdict (``tune(..., final=HoldoutModel())`` gives the same trials and verdict)."""
@@ -195,10 +201,7 @@ def render_payoffs(results: dict[str, Any]) -> str:
     lines += ["", "| market / booster / seeds | mean deployed |", "|---|---|"]
     groups: dict[str, list[float]] = {}
     for run in results["runs"]:
-        group = "chosen_on" if run["seed"] in CHOSEN_ON else "fresh"
-        groups.setdefault(f"{run['market']}/{run['booster']}/{group}", []).append(
-            run["deployed_share"]
-        )
+        groups.setdefault(group_key(run), []).append(run["deployed_share"])
     lines += [f"| {key} | {np.mean(v):.1%} |" for key, v in groups.items()]
     return "\n".join(lines) + "\n"
 
@@ -207,8 +210,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean shares per (market, booster, seed group, config)."""
     table: dict[str, Any] = {}
     for run in runs:
-        group = "chosen_on" if run["seed"] in CHOSEN_ON else "fresh"
-        key = f"{run['market']}/{run['booster']}/{group}"
+        key = group_key(run)
         for config in CONFIGS:
             cell = table.setdefault(key, {}).setdefault(config, {"deployed": [], "model": []})
             cell["deployed"].append(run[config]["deployed_share"])

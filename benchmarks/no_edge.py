@@ -30,9 +30,10 @@ about 2.5% of runs; the results file gives the count with its exact binomial 95%
 from __future__ import annotations
 
 try:  # first: it sets OMP_WAIT_POLICY before any OpenMP runtime loads
-    from benchmarks import common
+    from benchmarks import common, defaults
 except ImportError:  # run as a plain script: benchmarks/ is sys.path[0]
     import common  # type: ignore[no-redef]
+    import defaults  # type: ignore[no-redef]
 
 import argparse
 import sys
@@ -42,12 +43,10 @@ from typing import Any
 
 import numpy as np
 
-from boostobj.datasets import make_betting_market, make_lending_market
 from boostobj.metrics import log_wealth
 from boostobj.tuning import tune
 
-MARKETS = {"betting": make_betting_market, "lending": make_lending_market}
-BOOSTERS = ("xgboost", "lightgbm")
+MARKETS, BOOSTERS = defaults.MARKETS, defaults.BOOSTERS
 
 
 def run_one(market: str, seed: int, booster: str, sizes: tuple[int, int, int], n_trials: int,

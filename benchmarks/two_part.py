@@ -34,9 +34,10 @@ time, and it helps only where each outcome's payoff is predictable from the feat
 from __future__ import annotations
 
 try:  # first: it sets OMP_WAIT_POLICY before any OpenMP runtime loads
-    from benchmarks import common
+    from benchmarks import common, defaults
 except ImportError:  # run as a plain script: benchmarks/ is sys.path[0]
     import common  # type: ignore[no-redef]
+    import defaults  # type: ignore[no-redef]
 
 import argparse
 import sys
@@ -47,14 +48,11 @@ from typing import Any
 
 import numpy as np
 
-from boostobj.datasets import bayes_log_wealth, make_betting_market, make_lending_market
+from boostobj.datasets import bayes_log_wealth
 from boostobj.metrics import log_wealth
 from boostobj.tuning import tune
 
-MARKETS = {"betting": make_betting_market, "lending": make_lending_market}
-BOOSTERS = ("xgboost", "lightgbm")
-CHOSEN_ON = (0, 1, 2)
-FRESH = (10, 11, 12)
+MARKETS, BOOSTERS = defaults.MARKETS, defaults.BOOSTERS
 
 
 def payoff_regression(X: np.ndarray, r: np.ndarray, n_rounds: int, n_jobs: int) -> Any:
@@ -119,10 +117,8 @@ def render(results: dict[str, Any]) -> str:
     ]
     groups: dict[str, list[tuple[float, float]]] = {}
     for run in results["runs"]:
-        group = "chosen_on" if run["seed"] in CHOSEN_ON else "fresh"
-        key = f"{run['market']}/{run['booster']}/{group}"
         pair = (run["default"]["deployed_share"], run["two_part"]["deployed_share"])
-        groups.setdefault(key, []).append(pair)
+        groups.setdefault(defaults.group_key(run), []).append(pair)
     for key, pairs in groups.items():
         d, t = (float(np.mean(v)) for v in zip(*pairs, strict=True))
         lines.append(f"| {key} | {d:.1%} | {t:.1%} | {100 * (t - d):+.1f} points |")
@@ -144,7 +140,7 @@ def render(results: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny smoke run")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[*CHOSEN_ON, *FRESH])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[*defaults.CHOSEN_ON, *defaults.FRESH])
     ap.add_argument("--n-jobs", type=int, default=1, help="booster threads")
     ap.add_argument("--out", default=str(common.RESULTS))
     args = ap.parse_args(argv)
