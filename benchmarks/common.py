@@ -45,9 +45,14 @@ TUNE_PATIENCE = 50
 #: With payoffs known at decision time, the tuner ranks trials by the smooth validation loss
 #: and decides at the break-even (expected log payoff > 0), as benchmarks/README.md explains.
 PAYOFFS_CHOICE: dict[str, Any] = {"select_on": "loss", "threshold": 0.5}
-#: ``tune``'s trial ranking and threshold before they became loss / "auto" (benchmarks
-#: measured with them pass them explicitly, so their numbers stay reproducible).
-PREVIOUS_DEFAULTS: dict[str, Any] = {"select_on": "log_wealth", "threshold": "tune"}
+#: ``tune``'s trial ranking, threshold and model before they became loss / "auto" / the
+#: two-part model (benchmarks measured with them pass them explicitly, so their numbers stay
+#: reproducible).
+PREVIOUS_DEFAULTS: dict[str, Any] = {
+    "select_on": "log_wealth",
+    "threshold": "tune",
+    "payoffs": None,
+}
 
 
 def log(msg: str) -> None:

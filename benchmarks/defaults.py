@@ -4,19 +4,18 @@ For each synthetic market (``make_betting_market``, ``make_lending_market``), se
 one sample split in order into train / valid / test, and:
 
 - ``default``: ``tune(X_train, p_train, X_valid, p_valid, booster=...)`` with nothing else
-  chosen: trials ranked on the validation surrogate loss, the loss's Bayes threshold (0.5),
-  a 5-fold cross-fitted final model (``CrossFit(5)``) whose members run the holdout model's
-  round count, judged out of fold (on the real tables, with groups, by the guard rows), 20
-  trials.
-- ``early_stopped``: the default before the out-of-fold guard, ``CrossFit(out_of_fold=False)``:
-  the same study's best parameters cross-fitted with each member early-stopped on its own
-  block, deployed by the guard rows' verdict on the holdout model (built here from the same
-  study, so the comparison with ``default`` is paired).
+  chosen: the two-part model (``payoffs="auto"``: each outcome's payoff estimated by two
+  cross-fitted regressions, then the payoffs-known model of the win probability), trials
+  ranked on the validation loss, threshold 0.5 on the margin net of break-even, a 5-fold
+  cross-fitted final model (``CrossFit(5)``) whose members run the holdout model's round
+  count, judged out of fold (on the real tables, with groups, by the guard rows), 20 trials.
 - ``fast``: the same study's holdout model, fitted on train and early-stopped on valid:
   exactly what ``tune(..., final=HoldoutModel())`` (``boostobj tune --fast``) returns, since
   the trials and the guard's verdict do not depend on the final model.
-- ``previous``: the previous release's defaults, ``select_on="log_wealth"``,
-  ``threshold="tune"`` (the best cut on valid), ``final=HoldoutModel()``.
+- ``surrogate``: the default before the two-part model, ``tune(..., payoffs=None)``: the
+  log(p)-weighted logistic surrogate learned from ``p``, otherwise the same defaults.
+- ``previous``: the release before that, ``select_on="log_wealth"``, ``threshold="tune"``
+  (the best cut on valid), ``final=HoldoutModel()``, ``payoffs=None``.
 
 Scored on the test rows, which chose nothing: the log-wealth of the **deployed policy**
 (``result.policy.predict``: the model, or the trivial policy the no-edge guard fell back
@@ -59,23 +58,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import optuna
 
 from boostobj.datasets import bayes_log_wealth, make_betting_market, make_lending_market
-from boostobj.ensemble import CrossFitEnsemble
 from boostobj.metrics import log_wealth
 from boostobj.policy import Policy
 from boostobj.stats import BootstrapResult, bootstrap_log_wealth
-from boostobj.tuning import HoldoutModel, make_estimator, search_space, tune
+from boostobj.tuning import HoldoutModel, tune
 
 MARKETS = {"betting": make_betting_market, "lending": make_lending_market}
 BOOSTERS = ("xgboost", "lightgbm")
 CHOSEN_ON = (0, 1, 2)
 FRESH = (10, 11, 12)
-CONFIGS = ("default", "fast", "early_stopped", "previous")
+CONFIGS = ("default", "fast", "surrogate", "previous")
 REAL_TABLES = tuple(quality.REAL)
 REAL_SEEDS = (0, 1, 2)
 N_BOOT = 2000
+#: ``previous``: the release before the surrogate default (see the module docstring).
+PREVIOUS: dict[str, Any] = {**common.PREVIOUS_DEFAULTS, "final": HoldoutModel()}
 
 
 def group_key(run: dict[str, Any]) -> str:
@@ -89,17 +88,6 @@ def holdout_policy(result: Any) -> Policy:
     verdict (``tune(..., final=HoldoutModel())`` gives the same trials and verdict)."""
     verdict = result.evaluations["guard"].verdict
     return Policy(result.holdout_model, verdict.policy, verdict.reason, verdict)
-
-
-def early_stopped(result: Any, booster: str, seed: int, params: dict[str, Any] | None,
-                  X_fit: Any, p_fit: Any) -> Policy:  # fmt: skip
-    """``CrossFit(out_of_fold=False)`` from ``result``'s study: the best point cross-fitted on
-    train + valid, each member early-stopped on its block, with the guard rows' verdict."""
-    point = search_space(optuna.trial.FixedTrial(result.best_params), booster)
-    est = make_estimator(booster, point, estimator_params=params, seed=seed)
-    model = CrossFitEnsemble(est, n_folds=5, threshold=result.threshold).fit(X_fit, p_fit)
-    verdict = result.evaluations["guard"].verdict
-    return Policy(model, verdict.policy, verdict.reason, verdict)
 
 
 def run_one(market: str, seed: int, booster: str, sizes: tuple[int, int, int], n_trials: int,
@@ -129,14 +117,13 @@ def run_one(market: str, seed: int, booster: str, sizes: tuple[int, int, int], n
     t0 = time.perf_counter()
     result = tune(X[:a], p[:a], X[a:b], p[a:b], **common_args)
     out["default"] = score(result.policy, time.perf_counter() - t0)
+    out["method"] = result.method
     out["fast"] = score(holdout_policy(result), None)
-    params = common_args.get("estimator_params")
-    out["early_stopped"] = score(early_stopped(result, booster, seed, params, X[:b], p[:b]), None)
     t0 = time.perf_counter()
-    previous = tune(
-        X[:a], p[:a], X[a:b], p[a:b], **common_args,
-        select_on="log_wealth", threshold="tune", final=HoldoutModel(),
-    )  # fmt: skip
+    surrogate = tune(X[:a], p[:a], X[a:b], p[a:b], **common_args, payoffs=None)
+    out["surrogate"] = score(surrogate.policy, time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    previous = tune(X[:a], p[:a], X[a:b], p[a:b], **common_args, **PREVIOUS)
     out["previous"] = score(previous.policy, time.perf_counter() - t0)
     common.log(
         f"{market} seed {seed} {booster}: "
@@ -233,7 +220,7 @@ def render(results: dict[str, Any]) -> str:
         "trivial policy), *model* the model's own decisions.",
         "",
         "| market / booster / seeds | default deployed | default model | fast deployed | "
-        "early-stopped deployed | previous deployed | previous model |",
+        "surrogate deployed | default minus surrogate | previous deployed |",
         "|---|---|---|---|---|---|---|",
     ]
     for key, row in results["summary"].items():
@@ -241,25 +228,27 @@ def render(results: dict[str, Any]) -> str:
             row["default"]["deployed"],
             row["default"]["model"],
             row["fast"]["deployed"],
-            row["early_stopped"]["deployed"],
-            row["previous"]["deployed"],
-            row["previous"]["model"],
+            row["surrogate"]["deployed"],
         ]
-        lines.append(f"| {key} | " + " | ".join(f"{c:.1%}" for c in cells) + " |")
+        gain = 100 * (row["default"]["deployed"] - row["surrogate"]["deployed"])
+        lines.append(
+            f"| {key} | " + " | ".join(f"{c:.1%}" for c in cells)
+            + f" | {gain:+.1f} points | {row['previous']['deployed']:.1%} |"
+        )  # fmt: skip
     lines += ["", "Per run (deployed share; the guard's policy; seconds per tune call):", ""]
     lines += [
-        "| market | seed | booster | default | fast | early-stopped | previous "
-        "| s default / previous |"
+        "| market | seed | booster | default | fast | surrogate | previous "
+        "| s default / surrogate / previous |"
     ]
     lines += ["|---|---|---|---|---|---|---|---|"]
     for run in results["runs"]:
-        d, f, e, p = (run[c] for c in CONFIGS)
+        d, f, s, p = (run[c] for c in CONFIGS)
         lines.append(
             f"| {run['market']} | {run['seed']} | {run['booster']} | "
             f"{d['deployed_share']:.1%} ({d['policy']}) | {f['deployed_share']:.1%} | "
-            f"{e['deployed_share']:.1%} ({e['policy']}) | "
+            f"{s['deployed_share']:.1%} ({s['policy']}) | "
             f"{p['deployed_share']:.1%} ({p['policy']}) | "
-            f"{d['seconds']:.0f} / {p['seconds']:.0f} |"
+            f"{d['seconds']:.0f} / {s['seconds']:.0f} / {p['seconds']:.0f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -321,13 +310,16 @@ def run_real(
     result = tune(*data, **args)
     out["default"] = score_real(result.policy, X, r, groups, best_take, time.perf_counter() - t0)
     out["guard"] = result.recommendation.summary()  # the verdict the default deploys
+    out["method"] = result.method
     fast = holdout_policy(result)
     out["fast"] = score_real(fast, X, r, groups, best_take, None)
-    fit = (np.vstack([data[0], data[2]]), np.concatenate([data[1], data[3]]))
-    es = early_stopped(result, booster, seed, args["estimator_params"], *fit)
-    out["early_stopped"] = score_real(es, X, r, groups, best_take, None)
     t0 = time.perf_counter()
-    previous = tune(*data, **args, select_on="log_wealth", threshold="tune", final=HoldoutModel())
+    surrogate = tune(*data, **args, payoffs=None)
+    out["surrogate"] = score_real(
+        surrogate.policy, X, r, groups, best_take, time.perf_counter() - t0
+    )
+    t0 = time.perf_counter()
+    previous = tune(*data, **args, **PREVIOUS)
     out["guard_previous"] = previous.recommendation.summary()
     out["previous"] = score_real(previous.policy, X, r, groups, best_take, time.perf_counter() - t0)
     common.log(

@@ -12,6 +12,11 @@ N_JOBS = None
 N_TRIALS = 20
 #: Share of the validation rows the no-edge guard holds out from every choice.
 GUARD_FRACTION = 0.3
+#: With ``tune(payoffs="auto")``, the fewest training rows that won, and that lost, for the
+#: two-part model (payoffs estimated by two regressions); fewer: the log(p)-weighted surrogate.
+TWO_PART_MIN_ROWS = 200
+#: Learning rate of the two-part model's payoff regressions (``TwoPart(learning_rate)``).
+TWO_PART_LEARNING_RATE = 0.1
 #: Members of the default final model, ``CrossFit(k)`` (``--cross-fit K``).
 CROSS_FIT_FOLDS = 5
 

@@ -263,6 +263,7 @@ def _tune_config(args: argparse.Namespace, storage: str) -> dict[str, Any]:
         "final": final,
         "select_on": args.select_on,
         "threshold": args.threshold,
+        "payoffs": None if args.no_two_part else "auto",
         "seed": args.seed,
     }
 
@@ -534,8 +535,17 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         "--loss",
         choices=sorted(LOSSES),
         default=None,
-        help="surrogate the booster trains (default: logistic, the log(p)-weighted logistic; "
-        "outcome with --payoff-known)",
+        help="surrogate the booster trains, learned from p directly (default: the two-part "
+        "model, see --no-two-part; outcome with --payoff-known)",
+    )
+    group.add_argument(
+        "--no-two-part",
+        action="store_true",
+        help="learn from p directly with --loss (default logistic, the log(p)-weighted "
+        "logistic) instead of the default two-part model, which estimates each row's payoff "
+        "if it wins and if it loses by two cross-fitted regressions, then models the win "
+        "probability (used when no --loss or --payoff-known is given and at least 200 "
+        "training rows won and 200 lost)",
     )
     group.add_argument(
         "--payoff-known",

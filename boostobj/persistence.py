@@ -3,7 +3,9 @@
 A model folder holds a sidecar, :data:`SIDECAR`, whose ``format`` names what wrote it:
 
 - ``"boostobj-model"``: one estimator (:mod:`boostobj.sklearn`), with its booster's file;
-- ``"boostobj-ensemble"``: a :class:`~boostobj.CrossFitEnsemble`, one sub-folder per member.
+- ``"boostobj-ensemble"``: a :class:`~boostobj.CrossFitEnsemble`, one sub-folder per member;
+- ``"boostobj-two-part"``: a :class:`~boostobj.two_part.TwoPartModel`, one sub-folder per
+  part (``payoff_win``, ``payoff_loss``, ``decider``).
 
 :func:`load_model` reads any of them, or a ``boostobj tune`` run folder (its ``model/``).
 
@@ -49,6 +51,7 @@ FORMAT_VERSION = 2
 FORMATS: dict[str, str] = {
     "boostobj-model": "boostobj.sklearn:model_from_folder",
     "boostobj-ensemble": "boostobj.ensemble:ensemble_from_folder",
+    "boostobj-two-part": "boostobj.two_part:two_part_from_folder",
 }
 #: Sidecar ``format`` -> the keys its loader needs.
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
@@ -57,6 +60,7 @@ REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
         "feature_names",
     ),
     "boostobj-ensemble": ("members", "n_folds", "threshold", "n_rounds"),
+    "boostobj-two-part": ("parts", "standard", "threshold", "n_rounds"),
 }  # fmt: skip
 _CHUNK = 1 << 20
 

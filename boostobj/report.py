@@ -173,6 +173,7 @@ def build_report(result: TuneResult, *, run: dict[str, Any]) -> dict[str, Any]:
     out = {
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **run,
+        "method": result.method,
         "threshold": float(result.threshold),
         "best_params": dict(result.best_params),
         "refit_on_valid": result.holdout_model is not result.model,
@@ -255,6 +256,29 @@ def _headline(report: dict[str, Any]) -> dict[str, Any]:
         caveat = None
         text = f"**{_POLICY_WORDS[policy].capitalize()}**: {rec['reason']}."
     return {"policy": policy, "caveat": caveat, "text": text}
+
+
+#: The report's words for :attr:`boostobj.tuning.TuneResult.method`.
+_METHOD_WORDS = {
+    "two_part": (
+        "two-part: each row's payoff if it wins and if it loses estimated by two cross-fitted "
+        "regressions of log p, then a model of the win probability q; a row is taken when "
+        "q log p_win + (1 - q) log p_loss > 0 (`--no-two-part`: learn from p directly)"
+    ),
+    "payoffs_known": (
+        "payoffs known at decision time: a model of the win probability q; a row is taken "
+        "when q log p_win + (1 - q) log p_loss > 0"
+    ),
+}
+
+
+def _method_text(report: dict[str, Any]) -> str:
+    """The report's "Method" line: what the model learned."""
+    method = report.get("method", "surrogate")
+    if method in _METHOD_WORDS:
+        return _METHOD_WORDS[method]
+    loss = (report.get("estimator_params") or {}).get("loss", "logistic")
+    return f"the `{loss}` surrogate loss, learned from p directly"
 
 
 def _fitted_on(report: dict[str, Any]) -> str:
@@ -361,6 +385,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "## Model",
         "",
         f"- Booster: {report['booster']}, at most {report['n_estimators']} trees",
+        f"- Method: {_method_text(report)}",
         f"- Threshold: take a row when the predicted probability is >= "
         f"{_threshold_text(report['threshold'])}",
         f"- Best parameters: `{json.dumps(report['best_params'], sort_keys=True)}`",

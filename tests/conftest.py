@@ -14,6 +14,7 @@ LOSS_CASES = {
     "soft_wealth": {},
     "soft_wealth-T0.3": {"temperature": 0.3},
     "kelly": {},
+    "squared": {},
 }
 
 

@@ -333,3 +333,20 @@ def test_loss_metric_is_the_mean_surrogate_loss(discrete):
     assert name == "logistic_loss" and value == pytest.approx(expected, rel=1e-5)
     name, value, higher = bl.make_loss_metric(scale=0.7)(margin, bl.dataset(X, p, sw).construct())
     assert higher is False and value == pytest.approx(expected, rel=1e-6)
+
+
+def test_squared_error_matches_both_boosters_builtin_regression(discrete):
+    """The squared loss on log p is each booster's own squared-error regression on log p."""
+    X, p, r, sw = discrete
+    obj = bx.make_objective("squared", scale=1.0)
+    ours = xgb.train({**XGB_TWIN, **bx.PARAMS}, bx.dmatrix(X, p, sw), 30, obj=obj)
+    twin = xgb.train({**XGB_TWIN, "objective": "reg:squarederror", "base_score": 0.0},
+                     xgb.DMatrix(X, label=r, weight=sw), 30)  # fmt: skip
+    m_ours = ours.predict(xgb.DMatrix(X), output_margin=True)
+    assert np.abs(m_ours - twin.predict(xgb.DMatrix(X))).max() < 1e-5
+    assert np.corrcoef(m_ours, r)[0, 1] > 0.5  # it learned log p
+    lgb_obj = bl.make_objective("squared", scale=1.0)
+    ours_l = lgb.train({**LGB_TWIN, "objective": lgb_obj}, bl.dataset(X, p, sw), 30)
+    params = {**LGB_TWIN, "objective": "regression", "boost_from_average": False}
+    twin_l = lgb.train(params, lgb.Dataset(X, label=r, weight=sw), 30)
+    assert np.abs(ours_l.predict(X) - twin_l.predict(X)).max() < 1e-6

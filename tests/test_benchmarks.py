@@ -99,29 +99,17 @@ def test_no_edge_full(tmp_path):
     run("no_edge.py", "--out", str(tmp_path), timeout=3600)
 
 
-def test_two_part_quick(tmp_path):
-    run("two_part.py", "--quick", "--out", str(tmp_path), timeout=300)
-    results = json.loads((tmp_path / "two_part_quick.json").read_text())
-    assert len(results["runs"]) == 4  # 2 markets x 2 boosters, one seed
-    for one in results["runs"]:
-        for method in ("default", "two_part"):
-            assert one[method]["policy"] in {"model", "take_all", "take_none"}
-    assert "| two-part minus default |" in (tmp_path / "two_part_quick.md").read_text()
-
-
-@pytest.mark.slow
-def test_two_part_full(tmp_path):
-    run("two_part.py", "--out", str(tmp_path), timeout=3600)
-
-
 def test_defaults_quick(tmp_path):
     run("defaults.py", "--quick", "--out", str(tmp_path), timeout=300)
     results = json.loads((tmp_path / "defaults_quick.json").read_text())
     assert len(results["runs"]) == 4  # 2 markets x 2 boosters, one seed
     for one in results["runs"]:
-        # One study: --fast and the early-stopped cross-fit share the guard rows' verdict.
-        assert one["early_stopped"]["policy"] == one["fast"]["policy"]
-        for config in ("default", "fast", "early_stopped", "previous"):
+        # on 1,500 training rows "auto" may find too few wins or losses for the two-part
+        # model; then the default is the surrogate, and the same call as payoffs=None
+        assert one["method"] in {"two_part", "surrogate"}
+        if one["method"] == "surrogate":
+            assert one["default"]["deployed"] == one["surrogate"]["deployed"]
+        for config in ("default", "fast", "surrogate", "previous"):
             share = one[config]["deployed"] / one["bayes"]
             assert share == one[config]["deployed_share"]
     assert (tmp_path / "defaults_quick.md").read_text().startswith("# What a new user gets")
@@ -136,9 +124,9 @@ def test_defaults_real_quick(tmp_path):
     for one in results["runs"]:
         best = max(one["take_all"], 0.0)
         assert one["best_trivial"] == ("take_all" if one["take_all"] > 0 else "take_none")
-        # One study: --fast and the early-stopped cross-fit share the guard rows' verdict.
-        assert one["early_stopped"]["policy"] == one["fast"]["policy"]
-        for config in ("default", "fast", "early_stopped", "previous"):
+        # With groups the guard rows judge: --fast shares the default's verdict.
+        assert one["fast"]["policy"] == one["guard"]["policy"]
+        for config in ("default", "fast", "surrogate", "previous"):
             c = one[config]
             trivial = {"take_all": one["take_all"], "take_none": 0.0}
             if c["policy"] in trivial:  # the guard fell back: predict applies that policy

@@ -124,8 +124,11 @@ def test_tune_writes_every_promised_file(tuned_run: tuple[str, Path]) -> None:
     model_file = "model.json" if booster == "xgboost" else "model.txt"
     for name in ("report.json", "report.md", "study.db", "model/boostobj.json"):
         assert (out / name).is_file(), name
-    # The default final model: a 5-fold cross-fitted ensemble, one booster file per member.
-    assert len(list((out / "model").glob(f"member_*/{model_file}"))) == 5
+    # The default model: two-part. The payoff regressions and the decider are 5-fold
+    # cross-fitted ensembles, one booster file per member.
+    for part in ("payoff_win", "payoff_loss", "decider"):
+        assert len(list((out / "model" / part).glob(f"member_*/{model_file}"))) == 5, part
+    assert read_report(out)["method"] == "two_part"
     # Rows in time order (--time-column): the guard rows judge, never the out-of-fold ones.
     report = read_report(out)
     assert report["out_of_fold"] is None
@@ -272,6 +275,7 @@ def test_cross_fit_saves_an_ensemble_that_predict_applies(
     market_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from boostobj import CrossFitEnsemble
+    from boostobj.two_part import TwoPartModel
 
     out = tmp_path / "run"
     argv = ["tune", str(market_csv), "--out", str(out), "--trials", "2", "--no-plots", *FAST]
@@ -281,7 +285,8 @@ def test_cross_fit_saves_an_ensemble_that_predict_applies(
     text = (out / "report.md").read_text()
     assert "the mean of 6 models, 3 for each of the 2 best trials" in text
     model = load_model(out / "model")
-    assert isinstance(model, CrossFitEnsemble) and len(model.members_) == 6
+    assert isinstance(model, TwoPartModel) and isinstance(model.model_, CrossFitEnsemble)
+    assert len(model.members_) == 6
     assert list(model.feature_names_in_) == TUNED  # the dates are left out, team is a category
     target = tmp_path / "predictions.csv"
     features = pd.read_csv(market_csv)[TUNED]

@@ -128,6 +128,7 @@ def test_bad_input_and_unfitted_use_raise_clear_errors(data) -> None:
 def test_tune_refit_k_returns_a_cross_fitted_ensemble_at_the_holdout_threshold(data) -> None:
     X, p, Xt, pt = data
     args = {"n_trials": 2, "n_estimators": 30, "n_jobs": 1, "X_test": Xt, "p_test": pt}
+    args["payoffs"] = None  # the surrogate's ensemble; tests/test_two_part.py: the decider's
     plain = tune(X[:1000], p[:1000], X[1000:], p[1000:], refit=False, **args)
     crossed = tune(X[:1000], p[:1000], X[1000:], p[1000:], refit=3, **args)
     assert isinstance(crossed.model, CrossFitEnsemble) and len(crossed.model.members_) == 3
@@ -148,7 +149,7 @@ def test_tune_refit_k_returns_a_cross_fitted_ensemble_at_the_holdout_threshold(d
 
 def test_refit_trials_averages_the_ensembles_of_the_best_trials(data) -> None:
     X, p, Xt, _ = data
-    args = {"n_trials": 3, "n_estimators": 30, "n_jobs": 1, "refit": 2}
+    args = {"n_trials": 3, "n_estimators": 30, "n_jobs": 1, "refit": 2, "payoffs": None}
     one = tune(X[:1000], p[:1000], X[1000:], p[1000:], **args)
     two = tune(X[:1000], p[:1000], X[1000:], p[1000:], refit_trials=2, **args)
     assert one.model.n_configs_ == 1 and two.model.n_configs_ == 2

@@ -55,7 +55,7 @@ def test_kelly_is_exact_at_extreme_payoffs(p, dtype):
         assert hess[i] >= abs(exact) * (1 - rtol)
 
 
-@pytest.mark.parametrize("name", ["logistic", "outcome", "soft_wealth", "kelly"])
+@pytest.mark.parametrize("name", ["logistic", "outcome", "soft_wealth", "kelly", "squared"])
 def test_mixed_extreme_payoffs_in_one_data_set(name):
     """One extreme row must not poison the others (XGBoost made every margin NaN)."""
     loss = get_loss(name)

@@ -39,11 +39,17 @@ def sympy_kelly(loss, positive):
     return -sp.log(1 + sigmoid(f_) * (sp.exp(r_) - 1)) / c_
 
 
+def sympy_squared(loss, positive):
+    """(1 / (2 c)) (f - r)^2: row weight 1, divided by the scale like every weight."""
+    return (f_ - r_) ** 2 / (2 * c_)
+
+
 SYMPY_LOSS = {
     "logistic": sympy_logistic,
     "outcome": sympy_logistic,  # power 0
     "soft_wealth": sympy_soft_wealth,
     "kelly": sympy_kelly,
+    "squared": sympy_squared,
 }
 
 

@@ -70,7 +70,9 @@ def test_every_number_agrees_with_tune_result_and_states_its_rows(
     ev, threshold = drawn["threshold"]
     assert ev is evaluations["valid"]
     curve = threshold_curve(ev.score, ev.log_p)
-    at = np.flatnonzero(curve.thresholds >= threshold)[-1]  # the policy score >= threshold
+    # the curve's point of the policy score >= threshold: the one taking as many rows (its
+    # thresholds are midpoints between scores, so a score just above the cut may lie below)
+    at = np.flatnonzero(curve.n_taken == np.count_nonzero(ev.score >= threshold))[0]
     assert curve.log_wealth[at] == pytest.approx(written["valid"]["log_wealth"]["model"])
     assert drawn["cumulative"] is evaluations["test"]
 

@@ -35,6 +35,7 @@ def data() -> tuple[np.ndarray, ...]:
 def _tune(data: tuple[np.ndarray, ...], **kwargs: Any) -> Any:
     kwargs.setdefault("estimator_params", FAST)
     kwargs.setdefault("n_trials", 2)
+    kwargs.setdefault("payoffs", None)  # the surrogate path; tests/test_two_part.py: the other
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)  # the new spelling never warns
         return tune(*data, **kwargs)
@@ -129,7 +130,7 @@ def test_config_objects_check_themselves(make: Any, match: str) -> None:
 def test_old_keywords_warn_and_mean_the_same(
     data: Any, old: dict[str, Any], new: dict[str, Any], names: str
 ) -> None:
-    base: dict[str, Any] = {"n_trials": 1, "guard_fraction": 0.0}
+    base: dict[str, Any] = {"n_trials": 1, "guard_fraction": 0.0, "payoffs": None}
     if "n_estimators" not in old:
         base["estimator_params"] = FAST
     with pytest.warns(DeprecationWarning, match=names):

@@ -72,6 +72,7 @@ def _tune(market: Market, p_test: np.ndarray | None = None, **kwargs: Any) -> Tu
     # guard_fraction=0: these tests compare against the whole validation set
     args: dict[str, Any] = {"n_trials": 6, "n_estimators": N_EST, "n_jobs": 1}
     args["guard_fraction"] = 0.0
+    args["payoffs"] = None  # the surrogate path; tests/test_two_part.py tests the two-part one
     args.update(kwargs)
     return tune(Xtr, ptr, Xva, pva, X_test=Xte, p_test=pte if p_test is None else p_test, **args)
 
@@ -344,7 +345,8 @@ def test_report_every_sets_the_pruning_steps(market: Market) -> None:
 
 def test_walk_forward_uses_only_the_past(market: Market) -> None:
     Xtr, ptr, Xva, pva, _, _ = market
-    res = tune(Xtr, ptr, Xva, pva, n_trials=1, n_estimators=N_EST, n_splits=3, n_jobs=1)
+    res = tune(Xtr, ptr, Xva, pva, n_trials=1, n_estimators=N_EST, n_splits=3, n_jobs=1,
+               payoffs=None)  # fmt: skip
     trial = res.study.trials[0]
     folds = trial.user_attrs["fold_log_wealth"]
     assert len(folds) == 3
@@ -354,7 +356,8 @@ def test_walk_forward_uses_only_the_past(market: Market) -> None:
     # Change the payoffs of the last block (the end of valid): earlier folds do not move.
     p_future = pva.copy()
     p_future[-600:] = np.where(np.arange(600) % 2 == 0, 1e3, 1e-3)
-    other = tune(Xtr, ptr, Xva, p_future, n_trials=1, n_estimators=N_EST, n_splits=3, n_jobs=1)
+    other = tune(Xtr, ptr, Xva, p_future, n_trials=1, n_estimators=N_EST, n_splits=3, n_jobs=1,
+                 payoffs=None)  # fmt: skip
     other_folds = other.study.trials[0].user_attrs["fold_log_wealth"]
     assert other_folds[:2] == folds[:2]
     assert other_folds[2] != folds[2]
@@ -462,7 +465,7 @@ def test_refit_trains_on_train_and_valid_and_keeps_the_choices(market: Market) -
     """refit=True: same study, threshold and guard verdict as without; the final model has
     the holdout model's rounds scaled by the rows and differs from it."""
     Xtr, ptr, Xva, pva, Xte, pte = market
-    args: dict[str, Any] = {"n_trials": 3, "n_estimators": N_EST, "n_jobs": 1}
+    args: dict[str, Any] = {"n_trials": 3, "n_estimators": N_EST, "n_jobs": 1, "payoffs": None}
     plain = tune(Xtr, ptr, Xva, pva, X_test=Xte, p_test=pte, **args)
     refit = tune(Xtr, ptr, Xva, pva, X_test=Xte, p_test=pte, refit=True, **args)
     assert plain.model is plain.holdout_model and not plain.summary()["refit_on_valid"]
@@ -486,7 +489,7 @@ def _minus_mean_loss(model: Any, X: np.ndarray, p: np.ndarray) -> float:
 def test_select_on_loss_values_trials_by_the_validation_loss(market: Market) -> None:
     Xtr, ptr, Xva, pva, _, _ = market
     res = tune(Xtr, ptr, Xva, pva, n_trials=3, n_estimators=N_EST, n_jobs=1, guard_fraction=0.0,
-               select_on="loss")  # fmt: skip
+               select_on="loss", payoffs=None)  # fmt: skip
     # the holdout model refits the best trial: its minus-loss is the best value
     assert res.study.best_value == pytest.approx(_minus_mean_loss(res.holdout_model, Xva, pva))
     assert res.study.best_value < 0  # a loss, negated: the study still maximises
@@ -496,7 +499,7 @@ def test_select_on_loss_values_trials_by_the_validation_loss(market: Market) -> 
     steps = res.study.trials[0].intermediate_values
     assert steps and all(v < 0 for v in steps.values())
     wf = tune(Xtr, ptr, Xva, pva, n_trials=1, n_estimators=N_EST, n_jobs=1, n_splits=2,
-              select_on="loss")  # fmt: skip
+              select_on="loss", payoffs=None)  # fmt: skip
     trial = wf.study.trials[0]
     assert trial.value == pytest.approx(np.mean(trial.user_attrs["fold_minus_loss"]))
 
@@ -504,7 +507,7 @@ def test_select_on_loss_values_trials_by_the_validation_loss(market: Market) -> 
 def test_fixed_threshold_is_used_by_every_trial_and_the_model(market: Market) -> None:
     Xtr, ptr, Xva, pva, _, _ = market
     res = tune(Xtr, ptr, Xva, pva, n_trials=2, n_estimators=N_EST, n_jobs=1, guard_fraction=0.0,
-               threshold=0.55)  # fmt: skip
+               threshold=0.55, payoffs=None)  # fmt: skip
     assert res.threshold == 0.55 and res.model.threshold == 0.55
     for trial in res.study.trials:
         assert trial.user_attrs["threshold"] == 0.55

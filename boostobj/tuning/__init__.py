@@ -52,6 +52,7 @@ from ._objective import (
     net_margin,
     proba,
 )
+from ._payoffs import TwoPart, resolve_payoffs
 from ._study import StudyConfig, check_n_trials, fingerprint, make_storage, optuna_verbosity
 from ._threshold import tune_threshold
 
@@ -65,6 +66,7 @@ __all__ = [
     "Refit",
     "StudyConfig",
     "TuneResult",
+    "TwoPart",
     "WalkForward",
     "make_estimator",
     "make_storage",
@@ -133,6 +135,9 @@ class TuneResult:
             out, ``"out_of_fold"`` where the cross-fit was judged out of fold, ``"test"``):
             the decisions, the trivial policies, Bayes where known, and the verdict given
             there. Every number of ``boostobj tune``'s report comes from here.
+        method: what the model learned: ``"two_part"`` (payoffs estimated, then the
+            win probability; :attr:`model` is a :class:`~boostobj.two_part.TwoPartModel`),
+            ``"payoffs_known"`` (``payoff_columns``) or ``"surrogate"`` (a loss of ``p``).
     """
 
     model: Any
@@ -144,6 +149,7 @@ class TuneResult:
     recommendation: Recommendation
     holdout_model: Any
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
+    method: str = "surrogate"
 
     @property
     def policy(self) -> Policy:
@@ -158,6 +164,7 @@ class TuneResult:
         best = self.study.best_trial
         return {
             "booster": self.model.booster_name,
+            "method": self.method,
             "study_name": self.study.study_name,
             "threshold": float(self.threshold),
             "n_rounds": int(self.model.n_rounds_),
@@ -430,6 +437,7 @@ def tune(
     estimator_params: Mapping[str, Any] | None = None,
     search_space: SearchSpace | None = None,
     guard_fraction: float = _defaults.GUARD_FRACTION,
+    payoffs: TwoPart | str | None = "auto",
     seed: int = 0,
     **deprecated: Any,
 ) -> TuneResult:
@@ -487,6 +495,13 @@ def tune(
         search_space: ``f(trial) -> point`` instead of the backend's search space; the point's
             keys are the estimator's named parameters or booster parameters.
         guard_fraction: share of the validation rows the guard holds out, in ``[0, 1)``.
+        payoffs: ``"auto"`` (default): where ``estimator_params`` name no ``loss`` and no
+            ``payoff_columns``, and at least 200 training rows won and 200 lost, the
+            two-part model (:class:`TwoPart`: each outcome's payoff estimated by two
+            cross-fitted regressions, then the payoffs-known model on the features plus the
+            estimates), else the loss of ``p``; ``TwoPart(...)``: always the two-part
+            model; ``None``: the loss of ``p`` (``estimator_params["loss"]``, default the
+            log(p)-weighted logistic). :attr:`TuneResult.method` says which ran.
         seed: seed of the TPE sampler and of the boosters.
 
     Raises:
@@ -501,36 +516,63 @@ def tune(
     train, valid, test = _inputs(X_train, p_train, X_valid, p_valid, X_test, p_test)
     split = _split(train, valid, test, valid_groups, guard_fraction)
     validation.check(len(split.train) + len(split.valid))
+    two_part = resolve_payoffs(payoffs, params, split.train)
+    estimate = None
+    if two_part is not None:
+        estimate, split, params = _estimate_payoffs(two_part, split, booster, params, seed)
     make, fixed = _estimator_factory(booster, params, seed)
     fixed_threshold = _check_select(select_on, threshold, fixed)
     config = StudyConfig() if study is None or isinstance(study, optuna.Study) else study
     space = search_space or backend.search_space
-    problem = Problem(
-        split.train,
-        split.valid,
-        backend,
-        make,
-        space,
-        select_on,
-        fixed_threshold,
-        config.report_every,
-    )
+    problem = Problem(split.train, split.valid, backend, make, space, select_on,
+                      fixed_threshold, config.report_every)  # fmt: skip
     identity = _study_identity(
         booster, validation, fixed, split, guard_fraction, select_on, fixed_threshold, search_space
     )
+    if two_part is not None:
+        identity["payoffs"] = two_part.describe()
     with optuna_verbosity(config.optuna_verbosity):
         objective = validation.objective(problem)
-        optuna_study = _run_study(
-            study,
-            config,
-            identity,
-            seed,
-            objective,
-            n_trials,
-            timeout,
-            None if search_space else backend.default_params,
-        )
-    return _finish(optuna_study, problem, split, objective, final, validation, seed)
+        first = None if search_space else backend.default_params
+        optuna_study = _run_study(study, config, identity, seed, objective, n_trials, timeout,
+                                  first)  # fmt: skip
+    result = _finish(optuna_study, problem, split, objective, final, validation, seed)
+    return _with_method(result, estimate, params)
+
+
+def _estimate_payoffs(
+    two_part: TwoPart, split: _Split, booster: str, params: Mapping[str, Any], seed: int
+) -> tuple[Any, _Split, dict[str, Any]]:
+    """The payoff regressions fitted on the train rows (:mod:`boostobj.two_part`), every
+    row of ``split`` with the two estimated payoffs appended (the train rows' out of fold),
+    and the decider's estimator arguments."""
+    from ..two_part import PayoffEstimate, payoff_regressor
+
+    default = make_estimator(booster, estimator_params=params, seed=seed)
+    regressor = payoff_regressor(default, two_part.learning_rate)
+    payoffs, train = PayoffEstimate.fit_rows(split.train, regressor, two_part.n_folds)
+
+    def add(rows: Rows | None) -> Rows | None:
+        return None if rows is None else payoffs.augment(rows)
+
+    parts = (split.valid, split.full_valid, split.guard, split.test)
+    new = _Split(train, *(add(rows) for rows in parts))  # type: ignore[arg-type]
+    decider = {**params, **PayoffEstimate.decider_params(split.train.n_features)}
+    return payoffs, new, decider
+
+
+def _with_method(result: TuneResult, payoffs: Any, params: Mapping[str, Any]) -> TuneResult:
+    """``result`` with its :attr:`~TuneResult.method`; with estimated ``payoffs``, its models
+    take the original features (:class:`~boostobj.two_part.TwoPartModel`)."""
+    from ..two_part import TwoPartModel
+
+    if payoffs is None:
+        known = params.get("payoff_columns") is not None
+        return replace(result, method="payoffs_known" if known else "surrogate")
+    model = TwoPartModel.from_parts(payoffs, result.model)
+    same = result.holdout_model is result.model
+    holdout = model if same else TwoPartModel.from_parts(payoffs, result.holdout_model)
+    return replace(result, model=model, holdout_model=holdout, method="two_part")
 
 
 def _run_study(
