@@ -8,7 +8,8 @@ Boosters see ``label = log p`` (:func:`log_payoff` checks and converts).
 - :mod:`boostobj.xgboost`, :mod:`boostobj.lightgbm`: thin adapters (objective, metric).
 - :mod:`boostobj.metrics`: log-wealth and exact threshold search.
 - :class:`XGBWealthClassifier`, :class:`LGBMWealthClassifier`: sklearn-style estimators;
-  :class:`CrossFitEnsemble` averages cross-fitted copies of one.
+  :class:`CrossFitEnsemble` averages cross-fitted copies of one; :class:`TwoPartModel`
+  estimates each outcome's payoff, then decides as if the payoffs were known.
 - :func:`make_betting_market`: synthetic data with a known optimal policy.
 - :class:`Rows`: checked rows (features, ``log p``, weights, groups), built once where data
   enters; :func:`load_model` reads any saved model folder; :func:`versions` the libraries'.
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from .persistence import load_model
     from .policy import Policy, load_policy
     from .sklearn import LGBMWealthClassifier, XGBWealthClassifier
+    from .two_part import TwoPartModel
 
 __version__ = "0.1.0"
 
@@ -40,6 +42,7 @@ __all__ = [
     "LGBMWealthClassifier",
     "Policy",
     "Rows",
+    "TwoPartModel",
     "XGBWealthClassifier",
     "__version__",
     "best_threshold",
@@ -59,6 +62,7 @@ _LAZY = {
     "LGBMWealthClassifier": ".sklearn",
     "load_model": ".persistence",
     "Policy": ".policy",
+    "TwoPartModel": ".two_part",
     "load_policy": ".policy",
     "make_betting_market": ".datasets",
     "versions": "._meta",

@@ -179,7 +179,9 @@ class TwoPartModel(_PolicyClassifier):
     Args:
         estimator: an unfitted :class:`~boostobj.XGBWealthClassifier` or
             :class:`~boostobj.LGBMWealthClassifier`. The decider is a clone with
-            ``loss="outcome"`` and the estimated payoffs as ``payoff_columns``; the payoff
+            ``loss="outcome"`` and the estimated payoffs as ``payoff_columns``, run for its
+            ``n_estimators`` rounds without early stopping (:func:`~boostobj.tuning.tune`
+            chooses the rounds on validation rows); the payoff
             regressions are clones with ``loss="squared"``, ``learning_rate`` 0.1 and the
             estimator's patience (50 rounds where it has none), cross-fitted.
         n_folds: blocks of the regressions' cross-fit, ``>= 2``.

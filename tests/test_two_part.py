@@ -169,3 +169,18 @@ def test_cli_runs_the_two_part_model_unless_told_not_to(tmp_path: Path) -> None:
     assert runs["surrogate"]["method"] == "surrogate"
     text = (tmp_path / "two_part" / "report.md").read_text()
     assert "- Method: two-part" in text
+
+
+def test_a_surrogate_study_resumes_only_with_payoffs_none(market: Any, tmp_path: Path) -> None:
+    from boostobj.tuning import StudyConfig
+
+    Xtr, ptr, Xva, pva = market[:4]
+    args: dict[str, Any] = {"n_trials": 1, "estimator_params": FAST, "final": HoldoutModel()}
+    tune(Xtr, ptr, Xva, pva, payoffs=None, study=StudyConfig(tmp_path / "s.db", name="a"), **args)
+    again = StudyConfig(tmp_path / "s.db", name="a", resume=True)
+    with pytest.raises(
+        ValueError, match=r"resumes with payoffs=None \(boostobj tune --no-two"
+    ):
+        tune(Xtr, ptr, Xva, pva, study=again, **args)
+    resumed = tune(Xtr, ptr, Xva, pva, payoffs=None, study=again, **args)
+    assert len(resumed.study.trials) == 2

@@ -149,9 +149,15 @@ def bind_study(study: optuna.Study, config: dict[str, Any], what: str) -> None:
                 if found.get(k) != config.get(k)
             )
         )
+        hint = ""
+        if found is not None and found.get("payoffs") is None and config.get("payoffs"):
+            hint = (
+                " A study from before the two-part default (or run with payoffs=None) resumes "
+                "with payoffs=None (boostobj tune --no-two-part)."
+            )
         raise ValueError(
             f"study {study.study_name!r} in this storage cannot be resumed by {what} ({diff}); "
-            "its trials would not be comparable. Use another study_name or storage."
+            f"its trials would not be comparable. Use another study_name or storage.{hint}"
         )
 
 
