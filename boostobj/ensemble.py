@@ -153,6 +153,24 @@ class CrossFitEnsemble(_PolicyClassifier):
         self.classes_ = np.array([0, 1])
         return self
 
+    @classmethod
+    def from_members(
+        cls, members: list[Any], n_folds: int, threshold: float | None = None
+    ) -> CrossFitEnsemble:
+        """A fitted ensemble of ``n_folds`` fitted members per estimator (members ``i * n_folds
+        ...`` are the ``i``-th estimator's, as :attr:`members_` orders them); ``oof_margin_``
+        is not set: the rows the members did not train on are the caller's to know."""
+        if not members or len(members) % n_folds:
+            raise ValueError(f"{len(members)} members is not a multiple of n_folds={n_folds}")
+        n_est = len(members) // n_folds
+        templates = [clone(members[i * n_folds]) for i in range(n_est)]
+        ens = cls(templates[0] if n_est == 1 else templates, n_folds, threshold)
+        ens.members_ = list(members)
+        ens.n_rounds_ = round(float(np.mean([m.n_rounds_ for m in members])))
+        ens.n_features_in_ = members[0].n_features_in_
+        ens.classes_ = np.array([0, 1])
+        return ens
+
     def _estimators(self) -> list[Any]:
         """The wrapped estimators as a non-empty list."""
         ests = (
@@ -264,13 +282,8 @@ def ensemble_from_folder(folder: Path, meta: dict[str, Any]) -> CrossFitEnsemble
     n_folds, n_est = int(meta["n_folds"]), int(meta.get("n_estimators", 1))
     if len(members) != n_folds * n_est:
         raise ValueError(f"{folder}: {len(members)} members, expected {n_folds} x {n_est}")
-    templates = [clone(members[i * n_folds]) for i in range(n_est)]
-    template = templates[0] if n_est == 1 else templates
-    ens = CrossFitEnsemble(template, n_folds=n_folds, threshold=meta["threshold"])
-    ens.members_ = members
+    ens = CrossFitEnsemble.from_members(members, n_folds, threshold=meta["threshold"])
     ens.n_rounds_ = int(meta["n_rounds"])
-    ens.n_features_in_ = members[0].n_features_in_
-    ens.classes_ = np.array([0, 1])
     return ens
 
 

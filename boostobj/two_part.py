@@ -14,9 +14,10 @@ row iff ``q log p_win + (1 - q) log p_loss > 0``.
 
 - :class:`PayoffEstimate`: ``m_win`` and ``m_loss`` as boosted squared-error regressions of
   ``log p`` (loss ``"squared"``), one on the rows that won and one on the rows that lost, each
-  a :class:`~boostobj.CrossFitEnsemble`. A training row's estimates come only from members
-  that never saw it (out of fold; a row that lost never trains ``m_win``), so the model
-  trained on them meets the errors the estimates will have on new rows.
+  cross-fitted on the same blocks of rows. A training row's estimates come from the member of
+  each that did not train on its block, the same for a row that won and one that lost: the
+  decider meets the errors the estimates will have on new rows, and cannot tell a training
+  row's label from how it was estimated.
 - :class:`TwoPartModel`: a payoffs-known model on the features plus the two estimated
   payoffs (appended as the last two columns, ``p = exp(m)``). It takes the original
   features and estimates the payoffs itself.
@@ -47,7 +48,7 @@ from . import _defaults
 from ._categories import Levels
 from ._meta import versions
 from ._validation import Rows
-from .ensemble import CrossFitEnsemble
+from .ensemble import CrossFitEnsemble, fold_blocks
 from .persistence import inside_folder, load_model, write_model_folder
 from .sklearn import _PolicyClassifier, payoff_target
 
@@ -91,11 +92,21 @@ class PayoffEstimate:
         ``"squared"``) on ``rows``; returns them and ``rows`` with the two estimated payoffs
         appended, each row's from members that did not train on it.
 
+        The rows are cut into ``n_folds`` consecutive blocks (``rows.groups`` kept whole), and
+        member ``k`` of each regression trains on that side's rows outside block ``k``,
+        early-stopped on the last 20% of them. Every row of block ``k``, won or lost, is
+        estimated by member ``k`` of both: the same kind of estimate whatever its label.
+        (Estimating a winning row out of fold but a losing one by the mean of all members
+        told them apart: on payoffs shuffled against the features the decider then won
+        out of fold, and the guard passed it.)
+
         Raises:
-            ValueError: fewer than ``2 * n_folds`` rows won, or lost.
+            ValueError: fewer than ``2 * n_folds`` rows won, or lost, or one block holds
+                nearly all of them.
         """
         if regressor.get_loss().name != "squared":
             raise ValueError(f"the payoff regressions need loss='squared', not {regressor.loss!r}")
+        blocks = fold_blocks(len(rows), n_folds, rows.groups)
         fitted, standard, estimates = [], [], []
         for what, side in (("won (p > 1)", rows.log_p > 0), ("lost (p < 1)", rows.log_p < 0)):
             if int(side.sum()) < 2 * n_folds:
@@ -103,13 +114,23 @@ class PayoffEstimate:
                     f"estimating the payoffs needs at least {2 * n_folds} training rows that "
                     f"{what}; {int(side.sum())} did"
                 )
-            part = rows.take(side)
-            location, spread = _standard(part)
-            target = replace(part, log_p=(part.log_p - location) / spread)
-            ens = CrossFitEnsemble(clone(regressor), n_folds=n_folds).fit_rows(target)
-            margin = ens.decision_function(rows.X)
-            margin[side] = ens.oof_margin_  # out of fold where this regression trained
-            fitted.append(ens)
+            location, spread = _standard(rows.take(side))
+            target = replace(rows, log_p=(rows.log_p - location) / spread)
+            members, margin = [], np.empty(len(rows))
+            for k, held in enumerate(blocks):
+                fit = np.setdiff1d(np.flatnonzero(side), held, assume_unique=True)
+                if fit.size < 2:
+                    raise ValueError(
+                        f"estimating the payoffs needs training rows that {what} outside "
+                        f"each of {n_folds} blocks; block {k} holds all but {fit.size}"
+                    )
+                seed = int(regressor.get_params().get("random_state") or 0) + k
+                member = clone(regressor).set_params(random_state=seed)
+                cut = max(1, int(0.8 * fit.size))
+                member.fit_rows(target.take(fit[:cut]), [target.take(fit[cut:])])
+                margin[held] = member.decision_function(rows.X[held])
+                members.append(member)
+            fitted.append(CrossFitEnsemble.from_members(members, n_folds))
             standard.append((location, spread))
             estimates.append(location + spread * margin)
         X = _appended(rows.X, *estimates)
