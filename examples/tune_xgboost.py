@@ -6,9 +6,9 @@
 
 tune's defaults are the best configuration measured: the two-part model (each outcome's
 payoff estimated by two regressions, then the win probability), trials ranked on the
-validation loss, the Bayes threshold 0.5, a cross-fitted final model. The hyperparameters are chosen on the
-validation rows only; test rows are scored once at the end. The no-edge guard says whether
-to act on the model at all, and ``result.policy`` applies its verdict.
+validation loss, the Bayes threshold 0.5, a cross-fitted final model. The hyperparameters
+are chosen on the validation rows only; test rows are scored once at the end. The no-edge
+guard says whether to act on the model at all, and ``result.policy`` applies its verdict.
 """
 
 from __future__ import annotations
