@@ -23,8 +23,8 @@ row iff ``q log p_win + (1 - q) log p_loss > 0``.
   features and estimates the payoffs itself.
 
 :func:`boostobj.tuning.tune` builds one by default when the payoffs are not given
-(``payoffs="auto"``); benchmarks/results/two_part.md measures it against the log(p)-weighted
-surrogate.
+(``payoffs="auto"``); benchmarks/results/defaults.md measures it against the log(p)-weighted
+surrogate (its *surrogate* column).
 
 Traps: rows with ``p == 1`` train neither regression. The estimates are clipped to
 ``m_win >= 1e-6`` and ``m_loss <= -1e-6``, so every row's decision depends on ``q``. Where
