@@ -195,3 +195,21 @@ def test_a_surrogate_study_resumes_only_with_payoffs_none(market: Any, tmp_path:
         tune(Xtr, ptr, Xva, pva, study=again, **args)
     resumed = tune(Xtr, ptr, Xva, pva, payoffs=None, study=again, **args)
     assert len(resumed.study.trials) == 2
+
+
+def test_a_tampered_two_part_sidecar_is_refused(tuned: Any, tmp_path: Path) -> None:
+    import json
+
+    folder = tuned.model.save(tmp_path / "m")
+    sidecar = folder / "boostobj.json"
+    meta = json.loads(sidecar.read_text())
+    for key, bad, message in (
+        ("standard", "x", "standard must be"),
+        ("parts", ["payoff_win", "decider"], "parts must be"),
+        ("parts", ["payoff_win", "payoff_loss", "../m"], "parts must be"),
+    ):
+        sidecar.write_text(json.dumps({**meta, key: bad}))
+        with pytest.raises(ValueError, match=message):
+            load_model(folder)
+    sidecar.write_text(json.dumps(meta))
+    assert isinstance(load_model(folder), TwoPartModel)
