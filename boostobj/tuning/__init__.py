@@ -552,11 +552,13 @@ def _estimate_payoffs(
     regressor = payoff_regressor(default, two_part.learning_rate)
     payoffs, train = PayoffEstimate.fit_rows(split.train, regressor, two_part.n_folds)
 
-    def add(rows: Rows | None) -> Rows | None:
-        return None if rows is None else payoffs.augment(rows)
-
-    parts = (split.valid, split.full_valid, split.guard, split.test)
-    new = _Split(train, *(add(rows) for rows in parts))  # type: ignore[arg-type]
+    # valid and guard are the two ends of full_valid: estimate its rows once, cut the same way
+    full_valid = payoffs.augment(split.full_valid)
+    n_valid = len(split.valid)
+    valid = full_valid if split.guard is None else full_valid.take(slice(None, n_valid))
+    guard = None if split.guard is None else full_valid.take(slice(n_valid, None))
+    test = None if split.test is None else payoffs.augment(split.test)
+    new = _Split(train, valid, full_valid, guard, test)
     decider = {**params, **PayoffEstimate.decider_params(split.train.n_features)}
     return payoffs, new, decider
 
