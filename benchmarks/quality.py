@@ -18,6 +18,13 @@ top=3))``: the same for each of the 3 best trials, all 15 margins averaged.
 ``+tuned+crossfit+top3+guard`` is what ``boostobj tune --cross-fit 5 --cross-fit-trials 3``
 recommends: that ensemble, or the trivial policy the guard falls back to.
 
+The ``default tune()`` rows are what a new user gets: ``tune(X_train, p_train, X_valid,
+p_valid, booster=...)`` given nothing else but the seed and the threads (on the real tables,
+the validation rows' groups), scored by its **deployed** policy (``result.policy.predict``:
+the model, or the trivial policy its guard fell back to). ``default tune()+payoffs`` adds only
+``estimator_params={"loss": "outcome", "payoff_columns": (p_win, p_loss)}``. They keep
+``tune``'s own defaults (20 trials, 500 rounds), not the shared settings above.
+
 Data sets:
 
 - ``betting``, ``lending``: :func:`boostobj.datasets.make_betting_market` and
@@ -31,6 +38,8 @@ Run from the repository root::
 
     python -m benchmarks.quality            # full run, writes benchmarks/results/quality.{json,md}
     python -m benchmarks.quality --quick    # smoke run (< 1 min), writes quality_quick.{json,md}
+    python -m benchmarks.quality --only-default   # only the default tune() rows, the baselines
+                                                  # and the trivial policies: quality_default.*
 """
 
 from __future__ import annotations
@@ -112,6 +121,7 @@ class Config:
     cross_fit_trials: int = 3  # best trials averaged in the "+tuned+crossfit+top3" row
     real_every: int = 1  # keep every k-th date of a real table (quick mode)
     quick: bool = False
+    only_default: bool = False  # the default tune() rows, baselines and trivial only
 
 
 @dataclass
@@ -324,6 +334,48 @@ def fit_tuned(
     return tuple(fit(g) for g in ([holdout], [refit], best_members, result.model.members_))
 
 
+def fit_default(
+    booster: str, split: Split, cfg: Config, payoffs_known: bool
+) -> dict[str, Any] | None:
+    """What a new user gets: ``tune(X_train, p_train, X_valid, p_valid, booster=...)`` with
+    nothing else chosen but the seed, ``cfg.n_jobs`` threads and, on the real tables, the
+    validation rows' groups (what ``boostobj tune --time-column`` passes). With
+    ``payoffs_known``, also ``estimator_params={"loss": "outcome", "payoff_columns": ...}``
+    (``boostobj tune --payoff-win COL --payoff-loss COL``). Scored: the **deployed** policy,
+    ``result.policy.predict`` (the model, or the trivial policy the guard fell back to). No
+    validation number: the cross-fitted final model has seen the validation rows."""
+    from boostobj.tuning import tune
+
+    X, params = split.X, {"n_jobs": cfg.n_jobs}
+    if payoffs_known:
+        known = with_payoff_columns(split)
+        if known is None:
+            return None
+        X, cols = known
+        params.update(loss="outcome", payoff_columns=cols)
+    quick = {"n_trials": cfg.tune_trials} if cfg.quick else {}  # smoke runs only
+    if cfg.quick:
+        params["n_estimators"] = cfg.n_estimators
+    t0 = time.perf_counter()
+    result = tune(
+        X["train"], split.p["train"], X["valid"], split.p["valid"], booster=booster,
+        seed=split.seed, estimator_params=params, valid_groups=split.block_valid, **quick,
+    )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    take = np.asarray(result.policy.predict(X["test"]), dtype=bool)
+    return {
+        "booster": booster,
+        "family": "boostobj",
+        "loss": "default tune()" + ("+payoffs" if payoffs_known else ""),
+        "method": result.method,
+        "guard_policy": result.policy.policy,
+        "test_log_wealth": log_wealth(split.r("test"), take),
+        "test_n_taken": int(take.sum()),
+        "fit_seconds": round(seconds, 3),
+        "_take": take,
+    }
+
+
 def _loss_class(name: str) -> type[bl.Loss]:
     entry = bl.LOSSES[name]
     return entry if isinstance(entry, type) else type(entry)
@@ -472,69 +524,84 @@ def _ci(res: BootstrapResult) -> dict[str, Any]:
     return out
 
 
+def fit_methods(booster: str, split: Split, cfg: Config, methods: dict[str, Any]) -> None:
+    """Every loss at its knobs, the payoffs-known model and the ``+tuned`` rows of one booster,
+    added to ``methods``."""
+    r_te = split.r("test")
+    for name in sorted(bl.LOSSES):
+        cands = []
+        for knobs in loss_grid(name, cfg.grid_size):
+            fit = fit_boostobj(booster, name, knobs, split, cfg)
+            cands.append({"params": knobs, **evaluate(fit, split, 0.0)})
+            log(f"  {split.name}/{split.seed} {booster} {name} {knobs} {_brief(cands[-1])}")
+        base = {"booster": booster, "family": "boostobj", "loss": name}
+        default = cands[0]
+        methods[f"{booster}/{name}"] = {**base, **default, "knob_selection": "default"}
+        if len(cands) > 1:
+            pick = max(cands, key=lambda c: c["valid_log_wealth"])
+            methods[f"{booster}/{name}[tuned]"] = {
+                **base,
+                **pick,
+                "knob_selection": "best on valid",
+                "candidates": [_strip(c) for c in cands],
+            }
+    fit = fit_payoffs(booster, split, cfg)
+    if fit is not None:
+        rec = {"booster": booster, "family": "boostobj", "loss": "outcome+payoffs"}
+        rec.update(evaluate(fit, split, 0.0))
+        methods[f"{booster}/outcome+payoffs"] = rec
+        log(f"  {split.name}/{split.seed} {booster} outcome+payoffs {_brief(rec)}")
+    for payoffs_known in (False, True):
+        if not cfg.tune_trials:
+            break
+        fits = fit_tuned(booster, split, cfg, payoffs_known)
+        if fits is None:
+            continue
+        name = "outcome+payoffs" if payoffs_known else "logistic"
+        top = f"+tuned+crossfit+top{cfg.cross_fit_trials}"
+        tags = ("+tuned", "+tuned+refit", "+tuned+crossfit", top)
+        for fit, tag in zip(fits, tags, strict=True):
+            rec = {"booster": booster, "family": "boostobj", "loss": f"{name}{tag}"}
+            rec.update(evaluate(fit, split, 0.0))
+            methods[f"{booster}/{name}{tag}"] = rec
+            log(f"  {split.name}/{split.seed} {booster} {name}{tag} {_brief(rec)}")
+        # The no-edge guard (what `boostobj tune --cross-fit K --cross-fit-trials N`
+        # recommends): the last ensemble only if its train-only twin beats both trivial
+        # policies beyond noise on the validation rows held out from tuning.
+        assert fit.guard_policy is not None
+        n_te = r_te.size
+        take = {
+            "model": rec["_take"],
+            "take_all": np.ones(n_te, bool),
+            "take_none": np.zeros(n_te, bool),
+        }[fit.guard_policy]
+        methods[f"{booster}/{name}{top}+guard"] = {
+            "booster": booster,
+            "family": "boostobj",
+            "loss": f"{name}{top}+guard",
+            "guard_policy": fit.guard_policy,
+            "valid_log_wealth": rec["valid_log_wealth"],
+            "test_log_wealth": log_wealth(r_te, take),
+            "test_n_taken": int(take.sum()),
+            "_take": take,
+        }
+        log(f"  {split.name}/{split.seed} {booster} {name}+guard -> {fit.guard_policy}")
+
+
 def run_split(split: Split, cfg: Config) -> dict[str, Any]:
     """Fit every method on one split and score it, with bootstrap intervals."""
     r_va, r_te = split.r("valid"), split.r("test")
     methods: dict[str, dict[str, Any]] = {}
     for booster in cfg.boosters:
-        for name in sorted(bl.LOSSES):
-            cands = []
-            for knobs in loss_grid(name, cfg.grid_size):
-                fit = fit_boostobj(booster, name, knobs, split, cfg)
-                cands.append({"params": knobs, **evaluate(fit, split, 0.0)})
-                log(f"  {split.name}/{split.seed} {booster} {name} {knobs} {_brief(cands[-1])}")
-            base = {"booster": booster, "family": "boostobj", "loss": name}
-            default = cands[0]
-            methods[f"{booster}/{name}"] = {**base, **default, "knob_selection": "default"}
-            if len(cands) > 1:
-                pick = max(cands, key=lambda c: c["valid_log_wealth"])
-                methods[f"{booster}/{name}[tuned]"] = {
-                    **base,
-                    **pick,
-                    "knob_selection": "best on valid",
-                    "candidates": [_strip(c) for c in cands],
-                }
-        fit = fit_payoffs(booster, split, cfg)
-        if fit is not None:
-            rec = {"booster": booster, "family": "boostobj", "loss": "outcome+payoffs"}
-            rec.update(evaluate(fit, split, 0.0))
-            methods[f"{booster}/outcome+payoffs"] = rec
-            log(f"  {split.name}/{split.seed} {booster} outcome+payoffs {_brief(rec)}")
         for payoffs_known in (False, True):
-            if not cfg.tune_trials:
-                break
-            fits = fit_tuned(booster, split, cfg, payoffs_known)
-            if fits is None:
-                continue
-            name = "outcome+payoffs" if payoffs_known else "logistic"
-            top = f"+tuned+crossfit+top{cfg.cross_fit_trials}"
-            tags = ("+tuned", "+tuned+refit", "+tuned+crossfit", top)
-            for fit, tag in zip(fits, tags, strict=True):
-                rec = {"booster": booster, "family": "boostobj", "loss": f"{name}{tag}"}
-                rec.update(evaluate(fit, split, 0.0))
-                methods[f"{booster}/{name}{tag}"] = rec
-                log(f"  {split.name}/{split.seed} {booster} {name}{tag} {_brief(rec)}")
-            # The no-edge guard (what `boostobj tune --cross-fit K --cross-fit-trials N`
-            # recommends): the last ensemble only if its train-only twin beats both trivial
-            # policies beyond noise on the validation rows held out from tuning.
-            assert fit.guard_policy is not None
-            n_te = r_te.size
-            take = {
-                "model": rec["_take"],
-                "take_all": np.ones(n_te, bool),
-                "take_none": np.zeros(n_te, bool),
-            }[fit.guard_policy]
-            methods[f"{booster}/{name}{top}+guard"] = {
-                "booster": booster,
-                "family": "boostobj",
-                "loss": f"{name}{top}+guard",
-                "guard_policy": fit.guard_policy,
-                "valid_log_wealth": rec["valid_log_wealth"],
-                "test_log_wealth": log_wealth(r_te, take),
-                "test_n_taken": int(take.sum()),
-                "_take": take,
-            }
-            log(f"  {split.name}/{split.seed} {booster} {name}+guard -> {fit.guard_policy}")
+            rec = fit_default(booster, split, cfg, payoffs_known)
+            if rec is not None:
+                methods[f"{booster}/{rec['loss']}"] = rec
+                log(f"  {split.name}/{split.seed} {booster} {rec['loss']} ({rec['method']}, "
+                    f"{rec['guard_policy']}) test={rec['test_log_wealth']:.3f} "
+                    f"{rec['fit_seconds']:.1f}s")  # fmt: skip
+        if not cfg.only_default:
+            fit_methods(booster, split, cfg, methods)
         for kind, label in BASELINES.items():
             fit = fit_baseline(booster, kind, split, cfg)
             rec = {"booster": booster, "family": "baseline", "loss": kind, "label": label}
@@ -789,6 +856,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, Path, Path, str]:
     ap.add_argument(
         "--tune-trials", type=int, help="Optuna trials of the '+tuned' rows (default 30; 0: skip)"
     )
+    ap.add_argument(
+        "--only-default", action="store_true",
+        help="only the default tune() rows, the baselines and the trivial policies "
+        "(writes quality_default.{json,md}, or quality_default_quick with --quick)",
+    )  # fmt: skip
     ap.add_argument("--out", type=Path, default=common.RESULTS, help="output folder")
     ap.add_argument("--data-dir", type=Path, default=HERE / "data", help="real tables folder")
     args = ap.parse_args(argv)
@@ -809,7 +881,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, Path, Path, str]:
         cfg.n_boot = args.n_boot
     if args.tune_trials is not None:
         cfg.tune_trials = args.tune_trials
-    stem = "quality_quick" if cfg.quick else "quality"
+    cfg.only_default = args.only_default
+    stem = "quality_default" if cfg.only_default else "quality"
+    stem += "_quick" if cfg.quick else ""
     return cfg, args.out, args.data_dir, stem
 
 

@@ -34,6 +34,22 @@ def test_quality_quick(tmp_path):
     assert (tmp_path / "quality_quick.md").read_text().startswith("#")
 
 
+def test_quality_only_default_quick(tmp_path):
+    """The default tune() rows (what the README's targets are measured on), alone."""
+    run("quality.py", "--quick", "--only-default", "--out", str(tmp_path), timeout=300)
+    results = json.loads((tmp_path / "quality_default_quick.json").read_text())
+    betting = results["datasets"]["betting"]["runs"][0]["methods"]
+    assert set(betting) >= {"xgboost/default tune()", "lightgbm/default tune()+payoffs",
+                            "lightgbm/regression", "take_all", "bayes"}  # fmt: skip
+    assert not any("+tuned" in key for key in betting)
+    stocks = results["datasets"]["stocks"]["runs"][0]["methods"]
+    assert "xgboost/default tune()" in stocks and "xgboost/default tune()+payoffs" not in stocks
+    for rec in (betting["xgboost/default tune()"], stocks["lightgbm/default tune()"]):
+        assert rec["method"] == "two_part"
+        assert rec["guard_policy"] in ("model", "take_all", "take_none")
+    assert "default tune()" in (tmp_path / "quality_default_quick.md").read_text()
+
+
 def test_speed_quick(tmp_path):
     run("speed.py", "--quick", "--out", str(tmp_path), timeout=300)
     results = json.loads((tmp_path / "speed_quick.json").read_text())
