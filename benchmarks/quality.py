@@ -249,6 +249,19 @@ def with_payoff_columns(
     return X, (n - 2, n - 1)
 
 
+def payoffs_known_args(
+    split: Split,
+) -> tuple[dict[str, NDArray[np.float64]], dict[str, Any]] | None:
+    """Per part, the features with the payoff columns appended, and the estimator arguments
+    of the payoffs-known model on them (``loss="outcome"``, ``payoff_columns``); ``None``
+    where the data has no payoff columns."""
+    known = with_payoff_columns(split)
+    if known is None:
+        return None
+    X, cols = known
+    return X, {"loss": "outcome", "payoff_columns": cols}
+
+
 def payoffs_known_betting(
     seed: int, cfg: Config
 ) -> tuple[Split, dict[str, NDArray[np.float64]], tuple[int, int], float]:
@@ -268,11 +281,12 @@ def fit_payoffs(booster: str, split: Split, cfg: Config) -> Fit | None:
     so threshold 0.5 (net margin 0) is positive expected log payoff under the model."""
     from boostobj.metrics import break_even_margin
 
-    known = with_payoff_columns(split)
+    known = payoffs_known_args(split)
     if known is None:
         return None
-    X, cols = known
-    est = make_estimator(booster, cfg, split.seed, loss="outcome", payoff_columns=cols)
+    X, fixed = known
+    cols = fixed["payoff_columns"]
+    est = make_estimator(booster, cfg, split.seed, **fixed)
     t0 = time.perf_counter()
     est.fit(X["train"], split.p["train"], eval_set=[(X["valid"], split.p["valid"])])
     seconds = time.perf_counter() - t0
@@ -304,11 +318,10 @@ def fit_tuned(
     # (benchmarks/defaults.py measures today's defaults).
     X, fixed, choice = split.X, {}, dict(common.PREVIOUS_DEFAULTS)
     if payoffs_known:
-        known = with_payoff_columns(split)
+        known = payoffs_known_args(split)
         if known is None:
             return None
-        X, cols = known
-        fixed = {"loss": "outcome", "payoff_columns": cols}
+        X, fixed = known
         choice = common.PAYOFFS_CHOICE  # the probability drives the decision
     t0 = time.perf_counter()
     result = tune(
@@ -346,16 +359,15 @@ def fit_default(
     validation number: the cross-fitted final model has seen the validation rows."""
     from boostobj.tuning import tune
 
-    X, params = split.X, {"n_jobs": cfg.n_jobs}
+    X, params, quick = split.X, {"n_jobs": cfg.n_jobs}, {}
     if payoffs_known:
-        known = with_payoff_columns(split)
+        known = payoffs_known_args(split)
         if known is None:
             return None
-        X, cols = known
-        params.update(loss="outcome", payoff_columns=cols)
-    quick = {"n_trials": cfg.tune_trials} if cfg.quick else {}  # smoke runs only
-    if cfg.quick:
-        params["n_estimators"] = cfg.n_estimators
+        X, fixed = known
+        params.update(fixed)
+    if cfg.quick:  # smoke runs only: fewer trials and rounds
+        quick["n_trials"], params["n_estimators"] = cfg.tune_trials, cfg.n_estimators
     t0 = time.perf_counter()
     result = tune(
         X["train"], split.p["train"], X["valid"], split.p["valid"], booster=booster,
